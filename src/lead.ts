@@ -1,0 +1,103 @@
+/**
+ * The lead as it travels the pipeline. One shape from ingest to the sinks: each stage adds its
+ * section (enrichment, delivery, rejection) instead of inventing a new record, so a data team
+ * reading any topic sees the same fields. The Avro twin of these types is schemas/avro/lead-event.avsc.
+ */
+
+/** Markets we route for. A lead's market comes from its country; UK leads take their own path. */
+export type Market = 'US' | 'UK';
+
+/** What a vendor POSTs to /v1/leads, after JSON-schema validation. */
+export interface LeadInput {
+  firstName: string;
+  lastName: string;
+  email: string;
+  phone: string;
+  /** US ZIP (5 digits or ZIP+4) for US leads. */
+  zip?: string;
+  /** UK postcode for UK leads. */
+  postcode?: string;
+  /** ISO 3166-1 alpha-2; "UK" is accepted at ingest and stored as "GB". */
+  country: 'US' | 'GB';
+  /** The job title the person searched for, as typed. */
+  jobTitle: string;
+  source: string;
+  vendor: string;
+  vendorLeadId?: string;
+  consent: Consent;
+}
+
+export interface Consent {
+  /** Whether the person opted in to text messages. */
+  sms: boolean;
+  email?: boolean;
+  /** ISO-8601 timestamp of the opt-in. */
+  at: string;
+  text?: string;
+  ip?: string;
+}
+
+export type EmailStatus = 'valid' | 'invalid' | 'risky' | 'unknown';
+
+export interface EmailEnrichment {
+  /** Lower-cased, trimmed address. */
+  address: string;
+  status: EmailStatus;
+  /** Why: "syntax", "disposable_domain", "verifier:mailbox_not_found", "verifier_timeout", ... */
+  reason: string;
+  source: 'local' | 'cache' | 'verifier';
+  /** "gmial.com" → "jane@gmail.com": a suggestion, never a silent rewrite. */
+  suggestion: string | null;
+}
+
+export interface PhoneEnrichment {
+  e164: string | null;
+  /** libphonenumber-js type: MOBILE, FIXED_LINE, FIXED_LINE_OR_MOBILE, VOIP, ... or null when unknown. */
+  type: string | null;
+  valid: boolean;
+  country: string | null;
+  reason: string | null;
+}
+
+export interface TimezoneEnrichment {
+  /** IANA zone, e.g. America/Chicago; null when unknown (see reason). */
+  zone: string | null;
+  /** Offset from UTC at enrichment time, in minutes (e.g. -300). */
+  utcOffsetMinutes: number | null;
+  /** Whether the zone observes daylight saving time. */
+  dst: boolean | null;
+  state: string | null;
+  city: string | null;
+  reason: string | null;
+}
+
+export interface JobTitleEnrichment {
+  raw: string;
+  canonical: string | null;
+  category: string | null;
+  /** 0..1, higher is a better match; null when nothing matched. */
+  score: number | null;
+}
+
+export interface Enrichment {
+  name: { first: string; last: string };
+  email: EmailEnrichment;
+  phone: PhoneEnrichment;
+  timezone: TimezoneEnrichment;
+  jobTitle: JobTitleEnrichment;
+  enrichedAt: number;
+}
+
+export interface Lead extends LeadInput {
+  /** Time-ordered id (UUIDv7) assigned at ingest. */
+  leadId: string;
+  /** Epoch milliseconds when ingest accepted the lead. */
+  receivedAt: number;
+  /** Stages and destinations this lead has passed through; the loop guard counts them. */
+  hops: string[];
+  enrichment: Enrichment | null;
+}
+
+export function marketOf(lead: Pick<LeadInput, 'country'>): Market {
+  return lead.country === 'GB' ? 'UK' : 'US';
+}
