@@ -14,27 +14,27 @@ export interface LeadInput {
   email: string;
   phone: string;
   /** US ZIP (5 digits or ZIP+4) for US leads. */
-  zip?: string;
+  zip?: string | null;
   /** UK postcode for UK leads. */
-  postcode?: string;
+  postcode?: string | null;
   /** ISO 3166-1 alpha-2; "UK" is accepted at ingest and stored as "GB". */
   country: 'US' | 'GB';
   /** The job title the person searched for, as typed. */
   jobTitle: string;
   source: string;
   vendor: string;
-  vendorLeadId?: string;
+  vendorLeadId?: string | null;
   consent: Consent;
 }
 
 export interface Consent {
   /** Whether the person opted in to text messages. */
   sms: boolean;
-  email?: boolean;
+  email?: boolean | null;
   /** ISO-8601 timestamp of the opt-in. */
   at: string;
-  text?: string;
-  ip?: string;
+  text?: string | null;
+  ip?: string | null;
 }
 
 export type EmailStatus = 'valid' | 'invalid' | 'risky' | 'unknown';
@@ -96,6 +96,48 @@ export interface Lead extends LeadInput {
   /** Stages and destinations this lead has passed through; the loop guard counts them. */
   hops: string[];
   enrichment: Enrichment | null;
+}
+
+/** One delivery of a lead to one destination ("primary:buyer-us", "sms:twilio", "search:leads"). */
+export interface Delivery {
+  destination: string;
+  /** The rule that sent the lead here. */
+  rule: string;
+  /** 0 for the first try; the backup stage increments it. */
+  attempt: number;
+  firstAttemptAt: number;
+  nextAttemptAt: number | null;
+  lastError: string | null;
+  /** Further destinations of the same kind to try when this one fails (SMS fallback). */
+  fallbacks: string[];
+}
+
+export interface Rejection {
+  reason: string;
+  stage: string;
+  at: number;
+}
+
+export interface DeadLetter {
+  reason: string;
+  stage: string;
+  at: number;
+  /** Where the lead was read from when it died. */
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** What every topic carries: the lead plus the section of the stage that wrote it. */
+export interface LeadEvent extends Lead {
+  delivery: Delivery | null;
+  rejection: Rejection | null;
+  deadLetter: DeadLetter | null;
+}
+
+/** Idempotency key of one delivery: the same lead to the same destination is the same delivery. */
+export function deliveryKey(leadId: string, destination: string): string {
+  return `${leadId}:${destination}`;
 }
 
 export function marketOf(lead: Pick<LeadInput, 'country'>): Market {

@@ -1,0 +1,167 @@
+/**
+ * All configuration in one validated place: infrastructure from the environment, business
+ * rules (destinations, routing, retry policy) from a YAML file. Validation happens once at
+ * start-up and reports every problem at once; the result is frozen.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+
+const market = z.enum(['US', 'UK']);
+
+const buyerSchema = z.object({
+  url: z.url().describe('Webhook the lead is POSTed to.'),
+  timeoutMs: z.number().int().positive().default(3000).describe('Per-request timeout.'),
+  concurrency: z.number().int().positive().default(64).describe('Requests in flight per sink process.'),
+  headers: z.record(z.string(), z.string()).default({}).describe('Extra headers, e.g. an API key.'),
+});
+
+/** Provider-specific fields are validated by the adapter's own schema (src/sinks/sms/adapters). */
+const smsProviderSchema = z
+  .looseObject({
+    kind: z.enum(['twilio', 'json', 'xml']).describe('Which wire format the provider speaks.'),
+    markets: z.array(market).min(1).describe('Markets this provider may text.'),
+  });
+
+const conditionSchema = z
+  .object({
+    market: z.union([market, z.array(market)]).optional(),
+    source: z.union([z.string(), z.array(z.string())]).optional(),
+    vendor: z.union([z.string(), z.array(z.string())]).optional(),
+    country: z.union([z.string(), z.array(z.string())]).optional(),
+    smsConsent: z.boolean().optional(),
+  })
+  .strict();
+
+const ruleSchema = z
+  .object({
+    name: z.string().min(1),
+    when: conditionSchema.default({}),
+    then: z
+      .object({
+        primary: z.string().nullable().default(null).describe('Buyer id from primary.buyers.'),
+        sms: z.array(z.string()).default([]).describe('SMS providers in priority order.'),
+        search: z.boolean().default(true),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const routerFileSchema = z
+  .object({
+    primary: z.object({ buyers: z.record(z.string(), buyerSchema) }).strict(),
+    sms: z.object({ providers: z.record(z.string(), smsProviderSchema) }).strict(),
+    search: z.object({ index: z.string().default('leads') }).strict(),
+    routing: z
+      .object({
+        selfSources: z.array(z.string()).default(['lead-router']),
+        maxHops: z.number().int().positive().default(12),
+        rules: z.array(ruleSchema).min(1),
+      })
+      .strict(),
+    enrichment: z.record(z.string(), z.unknown()).default({}).describe('Enricher options; validated by src/processors/enrich.'),
+    retry: z
+      .object({
+        baseDelayMs: z.number().int().positive().default(1000),
+        maxDelayMs: z.number().int().positive().default(300_000),
+        maxAttempts: z.number().int().positive().default(8),
+        maxAgeMs: z.number().int().positive().default(86_400_000),
+      })
+      .strict(),
+  })
+  .strict()
+  .superRefine((file, ctx) => {
+    // Cross-references: a rule may only name destinations that exist.
+    for (const [i, rule] of file.routing.rules.entries()) {
+      if (rule.then.primary && !file.primary.buyers[rule.then.primary]) {
+        ctx.addIssue({ code: 'custom', path: ['routing', 'rules', i, 'then', 'primary'], message: `unknown buyer "${rule.then.primary}"` });
+      }
+      for (const [j, p] of rule.then.sms.entries()) {
+        if (!file.sms.providers[p]) ctx.addIssue({ code: 'custom', path: ['routing', 'rules', i, 'then', 'sms', j], message: `unknown SMS provider "${p}"` });
+      }
+    }
+  });
+
+export type RouterFile = z.infer<typeof routerFileSchema>;
+export type BuyerConfig = z.infer<typeof buyerSchema>;
+export type SmsProviderConfig = z.infer<typeof smsProviderSchema>;
+export type RoutingRule = z.infer<typeof ruleSchema>;
+export type RetryPolicy = RouterFile['retry'];
+
+const envSchema = z.object({
+  KAFKA_BROKERS: z.string().default('127.0.0.1:9092').describe('Comma-separated bootstrap brokers.'),
+  KAFKA_CLIENT_ID: z.string().default('lead-router'),
+  SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:8081/apis/ccompat/v7').describe('Confluent-compatible registry API.'),
+  MONGO_URL: z.string().default('mongodb://127.0.0.1:27017/leadrouter').describe('Lead history database.'),
+  ES_URL: z.url().default('http://127.0.0.1:9200').describe('Elasticsearch for the search sink.'),
+  HOST: z.string().default('127.0.0.1').describe('Ingest bind address.'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('Ingest port.'),
+  ROUTER_CONFIG: z.string().default('config/router.yaml').describe('Business configuration file.'),
+  TOPIC_PARTITIONS: z.coerce.number().int().positive().default(6),
+  TOPIC_REPLICATION_FACTOR: z.coerce.number().int().positive().default(1).describe('Use 3 (with min.insync.replicas=2) in production.'),
+  TOPIC_PREFIX: z.string().default('').describe('Prefix for every topic and consumer group (tests use it to isolate runs).'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SENTRY_DSN: z.string().optional(),
+  INGEST_MAX_BODY_BYTES: z.coerce.number().int().positive().default(16_384),
+  INGEST_BATCH_MAX: z.coerce.number().int().positive().default(500).describe('Most leads in one produce call.'),
+  INGEST_LINGER_MS: z.coerce.number().int().min(0).default(2).describe('How long ingest waits to fill a produce batch.'),
+  INGEST_DEDUP_WINDOW_MS: z.coerce.number().int().positive().default(86_400_000).describe('Repeated vendor lead ids within this window return the original leadId.'),
+  INGEST_DEDUP_MAX: z.coerce.number().int().positive().default(500_000),
+  HISTORY_FLUSH_MS: z.coerce.number().int().positive().default(250),
+  BACKUP_HOLD_HORIZON_MS: z.coerce.number().int().positive().default(30_000).describe('Longest a backup record is held in memory before it is re-queued.'),
+  BACKUP_MAX_HELD: z.coerce.number().int().positive().default(20_000),
+  PARTITIONS_CONCURRENTLY: z.coerce.number().int().positive().default(6),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000).describe('Consumer session timeout: how fast a dead process\'s partitions move to another.'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env;
+  router: RouterFile;
+  /** Where the router file was read from (for logs and reloads). */
+  routerPath: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function formatIssues(where: string, error: z.ZodError): string {
+  return `${where}:\n` + error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+}
+
+export function parseRouterFile(text: string, where: string): RouterFile {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${where}: not valid YAML: ${(err as Error).message}`);
+  }
+  const parsed = routerFileSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(formatIssues(where, parsed.error));
+  return parsed.data;
+}
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const env = envSchema.safeParse(environment);
+  if (!env.success) throw new ConfigError(formatIssues('environment', env.error));
+  const routerPath = path.resolve(env.data.ROUTER_CONFIG);
+  let text: string;
+  try {
+    text = fs.readFileSync(routerPath, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`ROUTER_CONFIG: cannot read ${routerPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const router = parseRouterFile(text, routerPath);
+  return deepFreeze({ env: env.data, router, routerPath });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

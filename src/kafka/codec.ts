@@ -1,0 +1,94 @@
+/**
+ * Avro in the Confluent wire format (magic byte 0, 4-byte schema id, Avro body), with schemas
+ * registered in a Confluent-compatible registry. @kafkajs/confluent-schema-registry does the
+ * registry work (register with BACKWARD compatibility, fetch writer schemas by id, cached);
+ * encoding and decoding are done here with one avsc Type and one resolver per writer id, so
+ * the hot path never re-parses a schema.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import avro from 'avsc';
+import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
+import type { LeadEvent } from '../lead.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** schemas/avro, found from src/kafka or dist/kafka alike. */
+export const SCHEMA_DIR = path.resolve(here, '..', '..', 'schemas', 'avro');
+
+export function readLeadEventSchema(): string {
+  return fs.readFileSync(path.join(SCHEMA_DIR, 'lead-event.avsc'), 'utf8');
+}
+
+export class PoisonMessageError extends Error {
+  override name = 'PoisonMessageError';
+}
+
+export interface LeadCodec {
+  encode(topic: string, event: LeadEvent): Buffer;
+  decode(buffer: Buffer | null): Promise<LeadEvent>;
+}
+
+/**
+ * Registers the lead-event schema under `<topic>-value` for every topic given and returns a
+ * codec bound to those ids.
+ */
+export async function createLeadCodec(registryUrl: string, topics: string[]): Promise<LeadCodec> {
+  const registry = new SchemaRegistry({ host: registryUrl, retry: { retries: 2 } });
+  const schemaText = readLeadEventSchema();
+  const readerType = avro.Type.forSchema(JSON.parse(schemaText) as avro.Schema);
+  const idByTopic = new Map<string, number>();
+  for (const topic of topics) {
+    try {
+      const { id } = await registry.register(
+        { type: SchemaType.AVRO, schema: schemaText },
+        { subject: `${topic}-value`, compatibility: COMPATIBILITY.BACKWARD },
+      );
+      idByTopic.set(topic, id);
+    } catch (err) {
+      throw new Error(`schema registry ${registryUrl}: cannot register ${topic}-value: ${(err as Error).message}`);
+    }
+  }
+  const resolvers = new Map<number, ReturnType<avro.Type['createResolver']>>();
+
+  async function resolverFor(id: number): Promise<ReturnType<avro.Type['createResolver']> | null> {
+    if ([...idByTopic.values()].includes(id)) return null; // written with our own schema: no resolving needed
+    let resolver = resolvers.get(id);
+    if (!resolver) {
+      const writer = (await registry.getSchema(id)) as unknown as avro.Type;
+      resolver = readerType.createResolver(writer);
+      resolvers.set(id, resolver);
+    }
+    return resolver;
+  }
+
+  return {
+    encode(topic, event) {
+      const id = idByTopic.get(topic);
+      if (id === undefined) throw new Error(`codec: no schema registered for topic ${topic}`);
+      const body = readerType.toBuffer(event);
+      const header = Buffer.alloc(5);
+      header.writeUInt8(0, 0);
+      header.writeInt32BE(id, 1);
+      return Buffer.concat([header, body]);
+    },
+    async decode(buffer) {
+      if (!buffer || buffer.length < 5 || buffer.readUInt8(0) !== 0) {
+        throw new PoisonMessageError('not in Confluent wire format (no magic byte 0)');
+      }
+      const id = buffer.readInt32BE(1);
+      let resolver;
+      try {
+        resolver = await resolverFor(id);
+      } catch (err) {
+        throw new PoisonMessageError(`unknown or incompatible writer schema id ${id}: ${(err as Error).message}`);
+      }
+      try {
+        const body = buffer.subarray(5);
+        return (resolver ? readerType.fromBuffer(body, resolver) : readerType.fromBuffer(body)) as LeadEvent;
+      } catch (err) {
+        throw new PoisonMessageError(`Avro body does not decode: ${(err as Error).message}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildTopology, describeTopology } from '../../src/topology.js';
+import { loadConfig, ConfigError, parseRouterFile } from '../../src/config.js';
+import { shippedRouterConfig } from '../support/fixtures.js';
+
+const env = loadConfig({}).env;
+
+test('the topology has one topic and one consumer group per SMS provider', () => {
+  const t = buildTopology({ env, router: shippedRouterConfig() });
+  assert.deepEqual(t.topics.sms, { twilio: 'leads.sms.twilio', eurosms: 'leads.sms.eurosms' });
+  const groups = t.stages.map((s) => s.group);
+  assert.equal(new Set(groups).size, groups.length, 'every stage has its own group');
+  assert.ok(groups.includes('sink-sms.twilio') && groups.includes('sink-sms.eurosms'));
+});
+
+test('the printed topology shows every stage with its arrows', () => {
+  const text = describeTopology(buildTopology({ env: { ...env, TOPIC_PREFIX: 'x.' }, router: shippedRouterConfig() }));
+  assert.match(text, /route {2}\(role route, group x\.route\)/);
+  assert.match(text, /<-- x\.leads\.enriched/);
+  assert.match(text, /--> x\.leads\.sms\.eurosms/);
+  assert.match(text, /x\.leads\.dlq +partitions=6 rf=1/);
+});
+
+test('a rule naming an unknown destination fails at load, with every problem listed', () => {
+  const bad = `
+primary: { buyers: { b: { url: "http://127.0.0.1:1/x" } } }
+sms: { providers: {} }
+search: { index: leads }
+routing:
+  rules:
+    - { name: r, when: { market: FR }, then: { primary: nope, sms: [ghost] } }
+retry: {}
+`;
+  assert.throws(() => parseRouterFile(bad, 'bad.yaml'), (err: Error) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /routing\.rules\.0\.when\.market/);
+    return true;
+  });
+  const bad2 = bad.replace('market: FR', 'market: US');
+  assert.throws(() => parseRouterFile(bad2, 'bad.yaml'), /unknown buyer "nope"[\s\S]*unknown SMS provider "ghost"/);
+});
+
+test('environment problems are reported as one readable error', () => {
+  assert.throws(() => loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud' }), /environment:\n {2}- PORT: .*\n {2}- LOG_LEVEL/);
+});
