@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { enricherConfigSchema } from './processors/enrich/config.js';
 
 const market = z.enum(['US', 'UK']);
 
@@ -60,7 +61,8 @@ export const routerFileSchema = z
         rules: z.array(ruleSchema).min(1),
       })
       .strict(),
-    enrichment: z.record(z.string(), z.unknown()).default({}).describe('Enricher options; validated by src/processors/enrich.'),
+    // Each component owns its config spec; this file composes them.
+    enrichment: enricherConfigSchema.prefault({}),
     retry: z
       .object({
         baseDelayMs: z.number().int().positive().default(1000),
