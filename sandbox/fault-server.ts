@@ -32,6 +32,8 @@ export interface Received {
   leadId: string | null;
   /** Whether the server answered as healthy (the request counted as delivered). */
   accepted: boolean;
+  /** Set by handlers that de-duplicate: true when the request repeated an idempotency key already seen. */
+  duplicate?: boolean;
 }
 
 export interface Answer {
@@ -39,6 +41,8 @@ export interface Answer {
   body: string;
   contentType?: string;
   leadId?: string | null;
+  /** Copied to the record: the request repeated an idempotency key (answered with the original result). */
+  duplicate?: boolean;
 }
 
 /** Answers a request in healthy mode. Throwing answers 400 with the message. */
@@ -106,14 +110,14 @@ export async function startFaultServer(opts: FaultServerOptions): Promise<FaultS
       record(req, url, body, null, false);
       return send(res, 400, JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
     }
-    record(req, url, body, answer.leadId ?? null, answer.status < 300);
+    record(req, url, body, answer.leadId ?? null, answer.status < 300, answer.duplicate);
     send(res, answer.status, answer.body, answer.contentType);
   }
 
-  function record(req: http.IncomingMessage, url: URL, body: string, leadId: string | null, accepted: boolean): void {
+  function record(req: http.IncomingMessage, url: URL, body: string, leadId: string | null, accepted: boolean, duplicate?: boolean): void {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-    received.push({ at: Date.now(), method: req.method ?? 'GET', path: url.pathname, headers, body, leadId, accepted });
+    received.push({ at: Date.now(), method: req.method ?? 'GET', path: url.pathname, headers, body, leadId, accepted, ...(duplicate === undefined ? {} : { duplicate }) });
     if (received.length > keep) received.splice(0, received.length - keep);
   }
 

@@ -1,0 +1,36 @@
+/**
+ * Config fields every SMS provider has. Each adapter's schema extends these, so the spec (and the
+ * docs generated from it) says the same thing about pacing and timeouts for every provider.
+ */
+import { z } from 'zod';
+
+export const commonAdapterFields = {
+  baseUrl: z.url().describe('Provider API base URL, e.g. https://api.twilio.com; a path prefix is kept.'),
+  from: z.string().min(1).describe('Sender: an E.164 number, short code or alphanumeric sender id registered with the provider.'),
+  timeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .max(60_000)
+    .default(5_000)
+    .describe('Deadline for one send call (connect + answer); past it the send fails as retriable.'),
+  concurrency: z
+    .number()
+    .int()
+    .positive()
+    .max(256)
+    .default(8)
+    .describe('Most sends in flight at once to this provider; also the size of the keep-alive connection pool.'),
+  ratePerSecond: z
+    .number()
+    .positive()
+    .max(10_000)
+    .default(10)
+    .describe('Sustained send rate the provider account allows (messages per second); sends are paced to it.'),
+  burst: z
+    .number()
+    .int()
+    .positive()
+    .default(1)
+    .describe('Sends allowed back to back before pacing starts; 1 paces every send evenly, which providers that count per second prefer.'),
+};
