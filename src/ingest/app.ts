@@ -18,6 +18,10 @@ export async function buildIngestApp(deps: IngestDeps, opts: AppOptions): Promis
     ajv: { customOptions: { allErrors: true, removeAdditional: true, coerceTypes: false } },
   });
 
+  // Leads are JSON only: fastify's built-in text/plain parser would turn a plain-text body into a
+  // confusing validation error; without it the body is refused with 415.
+  app.removeContentTypeParser('text/plain');
+
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) {
       const fields = err.validation.map((v) => {

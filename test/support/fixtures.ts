@@ -21,7 +21,7 @@ export function usLeadBody(overrides: Record<string, unknown> = {}): Record<stri
 
 export function ukLeadBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const { zip: _zip, ...us } = usLeadBody();
-  return { ...us, country: 'GB', postcode: 'SW1A 1AA', phone: '07700 900123', email: 'tom.smith@example.co.uk', firstName: 'Tom', lastName: 'Smith', ...overrides };
+  return { ...us, country: 'GB', postcode: 'SW1A 1AA', phone: '07911 123456', email: 'tom.smith@example.co.uk', firstName: 'Tom', lastName: 'Smith', ...overrides };
 }
 
 export function enrichment(overrides: Partial<Enrichment> = {}): Enrichment {

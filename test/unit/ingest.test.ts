@@ -63,6 +63,8 @@ test('413 over the size limit, 415 for a non-JSON body, 400 for broken JSON', as
   assert.equal(big.statusCode, 413);
   const text = await instance.inject({ method: 'POST', url: '/v1/leads', payload: 'name=jane', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   assert.equal(text.statusCode, 415);
+  const plain = await instance.inject({ method: 'POST', url: '/v1/leads', payload: 'hello', headers: { 'content-type': 'text/plain' } });
+  assert.equal(plain.statusCode, 415);
   const broken = await instance.inject({ method: 'POST', url: '/v1/leads', payload: '{"firstName": ', headers: { 'content-type': 'application/json' } });
   assert.equal(broken.statusCode, 400);
   assert.equal((broken.json() as { error: string }).error, 'invalid_json');

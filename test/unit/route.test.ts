@@ -22,7 +22,7 @@ test('a US lead with SMS consent goes to the US buyer, the first US provider (ot
 });
 
 test('a UK lead takes the UK path: UK buyer, UK-capable SMS provider only', () => {
-  const d = decideRoute(leadEvent({ country: 'GB', zip: null, postcode: 'SW1A 1AA', enrichment: enrichment({ phone: { e164: '+447700900123', type: 'MOBILE', valid: true, country: 'GB', reason: null } }) }), config);
+  const d = decideRoute(leadEvent({ country: 'GB', zip: null, postcode: 'SW1A 1AA', enrichment: enrichment({ phone: { e164: '+447911123456', type: 'MOBILE', valid: true, country: 'GB', reason: null } }) }), config);
   assert.equal(d.kind, 'routed');
   if (d.kind !== 'routed') return;
   assert.equal(d.rule, 'uk');

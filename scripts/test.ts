@@ -1,0 +1,29 @@
+/**
+ * `npm test`: typecheck, unit tests, then the integration tests against the real stack, which
+ * this script brings up (and down again if it was not already running).
+ */
+import { spawnSync } from 'node:child_process';
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
+  process.stdout.write(`\n$ ${cmd} ${args.join(' ')}\n`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env });
+  return r.status ?? 1;
+}
+
+const stackWasUp = spawnSync('npx', ['tsx', 'scripts/stack.ts', 'status', '--quiet'], { encoding: 'utf8' }).status === 0;
+let failed = 0;
+if (run('npx', ['tsc', '-p', 'tsconfig.scripts.json', '--noEmit']) !== 0) failed++;
+if (run('npm', ['run', 'build', '--silent']) !== 0) failed++;
+if (run('npm', ['run', 'test:unit', '--silent']) !== 0) failed++;
+
+if (process.env.SKIP_INTEGRATION === '1') {
+  process.stdout.write('\nSKIP_INTEGRATION=1: integration tests not run\n');
+} else if (run('npx', ['tsx', 'scripts/stack.ts', 'up']) !== 0) {
+  failed++;
+  process.stderr.write('npm test: the stack did not come up; integration tests not run\n');
+} else {
+  if (run('npm', ['run', 'test:integration', '--silent']) !== 0) failed++;
+  if (!stackWasUp) run('npx', ['tsx', 'scripts/stack.ts', 'down']);
+}
+process.stdout.write(failed === 0 ? '\nnpm test: all suites passed\n' : `\nnpm test: ${failed} step(s) failed\n`);
+process.exit(failed === 0 ? 0 : 1);

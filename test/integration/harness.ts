@@ -1,0 +1,194 @@
+/**
+ * Integration harness: the sandbox third parties in this process (so a test can flip their
+ * fault modes), the router's roles as real child processes (so a test can SIGKILL them), a
+ * topic prefix per run so runs never see each other's records, and a reader that decodes any
+ * topic through the schema registry as a data team's consumer would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { createLeadCodec, type LeadCodec } from '../../src/kafka/codec.js';
+import type { LeadEvent } from '../../src/lead.js';
+import { loadConfig } from '../../src/config.js';
+import { buildTopology, type Topology } from '../../src/topology.js';
+
+export const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+export const REGISTRY = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
+export const ES_URL = process.env.ES_URL ?? 'http://127.0.0.1:9200';
+
+export interface Harness {
+  sandbox: Sandbox;
+  prefix: string;
+  env: NodeJS.ProcessEnv;
+  topology: Topology;
+  codec: LeadCodec;
+  logDir: string;
+  searchIndex: string;
+  /** Starts `lead-router run <roles>`; resolves when it says it is running. */
+  spawnRouter(roles: string[], extraEnv?: NodeJS.ProcessEnv): Promise<RouterProcess>;
+  reader(topic: string): Promise<TopicReader>;
+  close(): Promise<void>;
+}
+
+export interface RouterProcess {
+  child: ChildProcess;
+  ingestUrl: string | null;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface TopicReader {
+  events: { event: LeadEvent; headers: Record<string, string> }[];
+  raw: { value: Buffer | null; headers: Record<string, string> }[];
+  waitFor(pred: (e: LeadEvent) => boolean, timeoutMs?: number, what?: string): Promise<LeadEvent>;
+  close(): Promise<void>;
+}
+
+export async function waitUntil<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+}
+
+export async function startHarness(name: string, overrides: { retry?: Record<string, number>; env?: NodeJS.ProcessEnv } = {}): Promise<Harness> {
+  const sandbox = await startSandbox({ buyerUs: 0, buyerUk: 0, twilio: 0, jsonSms: 0, xmlSms: 0, verifier: 0 });
+  const prefix = `it-${name}-${Date.now().toString(36)}.`;
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), `lead-router-${name}-`));
+  const searchIndex = `${prefix}leads`;
+
+  // The shipped rules, pointed at this run's sandbox, with a fast retry schedule.
+  const router = YAML.parse(fs.readFileSync('config/router.yaml', 'utf8')) as Record<string, any>;
+  router.primary.buyers['buyer-us'].url = `${sandbox.buyerUs.url}/leads`;
+  router.primary.buyers['buyer-uk'].url = `${sandbox.buyerUk.url}/leads`;
+  router.primary.buyers['buyer-us'].timeoutMs = 1000;
+  router.primary.buyers['buyer-uk'].timeoutMs = 1000;
+  router.sms.providers.twilio.baseUrl = sandbox.twilio.url;
+  router.sms.providers.eurosms.baseUrl = sandbox.jsonSms.url;
+  router.search.index = searchIndex;
+  router.enrichment = { ...(router.enrichment ?? {}), verifier: { ...(router.enrichment?.verifier ?? {}), url: `${sandbox.verifier.url}/v1/verify` } };
+  router.retry = { baseDelayMs: 300, maxDelayMs: 2000, maxAttempts: 4, maxAgeMs: 600_000, ...overrides.retry };
+  const routerPath = path.join(logDir, 'router.yaml');
+  fs.writeFileSync(routerPath, YAML.stringify(router));
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ROUTER_CONFIG: routerPath,
+    TOPIC_PREFIX: prefix,
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    HISTORY_FLUSH_MS: '100',
+    BACKUP_HOLD_HORIZON_MS: '5000',
+    ...overrides.env,
+  };
+  const config = loadConfig(env);
+  const topology = buildTopology(config);
+  const processes: RouterProcess[] = [];
+  const readers: TopicReader[] = [];
+  let codec: LeadCodec | null = null;
+
+  const harness: Harness = {
+    sandbox,
+    prefix,
+    env,
+    topology,
+    get codec() {
+      if (!codec) throw new Error('codec is ready once a router process has registered the schemas');
+      return codec;
+    },
+    logDir,
+    searchIndex,
+    async spawnRouter(roles, extraEnv = {}) {
+      const logFile = path.join(logDir, `${roles.join('+')}-${processes.length}.log`);
+      const out = fs.openSync(logFile, 'a');
+      const child = spawn(process.execPath, ['bin/lead-router.js', 'run', ...roles], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', out] });
+      let stdout = '';
+      child.stdout!.on('data', (c: Buffer) => {
+        stdout += c.toString();
+        fs.appendFileSync(logFile, c);
+      });
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const started = await Promise.race([
+        waitUntil(`${roles.join(' ')} to start (log: ${logFile})`, () => stdout.includes('"lead-router running"'), 90_000, 50),
+        exited.then((code) => {
+          throw new Error(`lead-router run ${roles.join(' ')} exited with ${code}: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
+        }),
+      ]);
+      void started;
+      const url = /POST leads to (http:\/\/\S+)\/v1\/leads/.exec(stdout)?.[1] ?? null;
+      const proc: RouterProcess = {
+        child,
+        ingestUrl: url,
+        async stop(signal = 'SIGTERM') {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill(signal);
+          await exited;
+        },
+      };
+      processes.push(proc);
+      codec ??= await createLeadCodec(REGISTRY, topology.allTopics.map((t) => t.name).filter((t) => t !== topology.topics.poison));
+      return proc;
+    },
+    async reader(topic) {
+      const r = await readTopic(topic, prefix, () => harness.codec);
+      readers.push(r);
+      return r;
+    },
+    async close() {
+      await Promise.allSettled(readers.map((r) => r.close()));
+      await Promise.allSettled(processes.map((p) => p.stop('SIGTERM')));
+      await sandbox.close();
+    },
+  };
+  return harness;
+}
+
+async function readTopic(topic: string, prefix: string, codec: () => LeadCodec): Promise<TopicReader> {
+  const kafka = new Kafka({ clientId: `${prefix}reader`, brokers: BROKERS.split(','), logLevel: logLevel.NOTHING });
+  const consumer: Consumer = kafka.consumer({ groupId: `${prefix}reader-${topic}-${Math.random().toString(36).slice(2)}`, sessionTimeout: 6000, maxWaitTimeInMs: 100 });
+  const events: TopicReader['events'] = [];
+  const raw: TopicReader['raw'] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+      raw.push({ value: message.value, headers });
+      try {
+        events.push({ event: await codec().decode(message.value), headers });
+      } catch {
+        // not a lead event (poison topic): kept in raw only
+      }
+    },
+  });
+  return {
+    events,
+    raw,
+    waitFor: (pred, timeoutMs = 30_000, what = `a matching record on ${topic}`) => waitUntil(what, () => events.find((e) => pred(e.event))?.event, timeoutMs),
+    close: () => consumer.disconnect(),
+  };
+}
+
+export async function postLead(ingestUrl: string, body: unknown, contentType = 'application/json'): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${ingestUrl}/v1/leads`, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json };
+}
