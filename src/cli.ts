@@ -4,7 +4,7 @@
  *                                 sink-sms, sink-search, sink-backup, or all)
  *   lead-router topology [--json] print the topology
  *   lead-router enrich            JSON-lines leads on stdin → enriched JSON-lines on stdout (no Kafka)
- *   lead-router route             enriched JSON-lines on stdin → routing decisions (dry run)
+ *   lead-router route [--explain] enriched JSON-lines on stdin → routing decisions (dry run)
  *   lead-router reply-intent      one SMS reply per line on stdin → its intent per line
  */
 import { ConfigError, loadConfig } from './config.js';
@@ -17,7 +17,7 @@ const USAGE = `usage: lead-router <command>
   run <role...>      run roles: ingest enrich route sink-primary sink-sms sink-search sink-backup | all
   topology [--json]  print topics, stages and consumer groups
   enrich             enrich JSON-lines leads from stdin (no Kafka)
-  route              dry-run routing of enriched JSON-lines from stdin
+  route [--explain]  dry-run routing of enriched JSON-lines from stdin (--explain: why each rule did not match)
   reply-intent       classify SMS replies, one per line, from stdin`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -38,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'route': {
       const { runRouteCli } = await import('./processors/route/cli.js');
-      await runRouteCli(process.stdin, process.stdout, loadConfig());
+      await runRouteCli(process.stdin, process.stdout, loadConfig(), { explain: rest.includes('--explain') });
       return 0;
     }
     case 'reply-intent': {

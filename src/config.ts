@@ -8,6 +8,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { enricherConfigSchema } from './processors/enrich/config.js';
+import { checkRoutingReferences, routingSchema } from './processors/route/rules-schema.js';
+import { quietHoursConfigSchema } from './sinks/sms/quiet-hours.js';
 
 const market = z.enum(['US', 'UK']);
 
@@ -25,43 +27,22 @@ const smsProviderSchema = z
     markets: z.array(market).min(1).describe('Markets this provider may text.'),
   });
 
-const conditionSchema = z
-  .object({
-    market: z.union([market, z.array(market)]).optional(),
-    source: z.union([z.string(), z.array(z.string())]).optional(),
-    vendor: z.union([z.string(), z.array(z.string())]).optional(),
-    country: z.union([z.string(), z.array(z.string())]).optional(),
-    smsConsent: z.boolean().optional(),
-  })
-  .strict();
-
-const ruleSchema = z
-  .object({
-    name: z.string().min(1),
-    when: conditionSchema.default({}),
-    then: z
-      .object({
-        primary: z.string().nullable().default(null).describe('Buyer id from primary.buyers.'),
-        sms: z.array(z.string()).default([]).describe('SMS providers in priority order.'),
-        search: z.boolean().default(true),
-      })
-      .strict(),
-  })
-  .strict();
-
 export const routerFileSchema = z
   .object({
     primary: z.object({ buyers: z.record(z.string(), buyerSchema) }).strict(),
     sms: z.object({ providers: z.record(z.string(), smsProviderSchema) }).strict(),
     search: z.object({ index: z.string().default('leads') }).strict(),
-    routing: z
+    smsPolicy: z
       .object({
-        selfSources: z.array(z.string()).default(['lead-router']),
-        maxHops: z.number().int().positive().default(12),
-        rules: z.array(ruleSchema).min(1),
+        quietHours: quietHoursConfigSchema.prefault({}).describe("Local window texts may go out in, per market (lead's timezone; unknown zone: the country's most restrictive)."),
+        dedupWindowMs: z.number().int().min(0).default(86_400_000).describe('The same phone is not texted twice within this window, whichever vendor or source.'),
+        template: z.string().optional().describe('First message; placeholders {firstName} {jobTitle} {city}. Opt-out wording is always kept.'),
+        breakerFailures: z.number().int().positive().default(5).describe('Consecutive failures that open a provider\'s circuit (it is skipped, fallback used).'),
+        breakerResetMs: z.number().int().positive().default(30_000).describe('How long an open circuit skips the provider before one trial send.'),
       })
-      .strict(),
-    // Each component owns its config spec; this file composes them.
+      .strict()
+      .prefault({}),
+    routing: routingSchema,
     enrichment: enricherConfigSchema.prefault({}),
     retry: z
       .object({
@@ -75,20 +56,15 @@ export const routerFileSchema = z
   .strict()
   .superRefine((file, ctx) => {
     // Cross-references: a rule may only name destinations that exist.
-    for (const [i, rule] of file.routing.rules.entries()) {
-      if (rule.then.primary && !file.primary.buyers[rule.then.primary]) {
-        ctx.addIssue({ code: 'custom', path: ['routing', 'rules', i, 'then', 'primary'], message: `unknown buyer "${rule.then.primary}"` });
-      }
-      for (const [j, p] of rule.then.sms.entries()) {
-        if (!file.sms.providers[p]) ctx.addIssue({ code: 'custom', path: ['routing', 'rules', i, 'then', 'sms', j], message: `unknown SMS provider "${p}"` });
-      }
+    for (const issue of checkRoutingReferences(file.routing, Object.keys(file.primary.buyers), Object.keys(file.sms.providers))) {
+      ctx.addIssue({ code: 'custom', ...issue });
     }
   });
 
 export type RouterFile = z.infer<typeof routerFileSchema>;
 export type BuyerConfig = z.infer<typeof buyerSchema>;
 export type SmsProviderConfig = z.infer<typeof smsProviderSchema>;
-export type RoutingRule = z.infer<typeof ruleSchema>;
+export type { RoutingRule } from './processors/route/rules-schema.js';
 export type RetryPolicy = RouterFile['retry'];
 
 const envSchema = z.object({
@@ -113,6 +89,8 @@ const envSchema = z.object({
   HISTORY_FLUSH_MS: z.coerce.number().int().positive().default(250),
   BACKUP_HOLD_HORIZON_MS: z.coerce.number().int().positive().default(30_000).describe('Longest a backup record is held in memory before it is re-queued.'),
   BACKUP_MAX_HELD: z.coerce.number().int().positive().default(20_000),
+  PUBLIC_BASE_URL: z.url().optional().describe('Where SMS providers reach ingest for delivery receipts and replies (e.g. https://leads.example.com).'),
+  LEAD_ROUTER_CLOCK_FILE: z.string().optional().describe('Tests only: a file with a clock offset in ms, read by every process.'),
   PARTITIONS_CONCURRENTLY: z.coerce.number().int().positive().default(6),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000).describe('Consumer session timeout: how fast a dead process\'s partitions move to another.'),
 });

@@ -1,12 +1,26 @@
-/** Route: leads.enriched → one record per destination (or leads.rejected), from the rules. */
+/**
+ * Route: leads.enriched → one record per destination (or leads.rejected), from the rules.
+ * The rules are hot-reloaded from the router file (see processors/route/rules-store.ts); each
+ * batch is routed with the rules in force when it started.
+ */
+import type { Logger } from 'pino';
+import { ConfigError, parseRouterFile, type RouterFile } from '../config.js';
 import type { LeadEvent } from '../lead.js';
-import type { Output } from '../kafka/stage-runner.js';
+import type { Output, RunningStage } from '../kafka/stage-runner.js';
 import { decideRoute, deliveryFor, type RoutingConfig } from '../processors/route/route.js';
+import { checkRoutingReferences } from '../processors/route/rules-schema.js';
+import { createRulesStore } from '../processors/route/rules-store.js';
 import type { Topology, StageSpec } from '../topology.js';
 import type { HistoryEvent } from '../history/history.js';
 import { startFromSpec, type StageDeps } from './context.js';
 
-export function routeLead(event: LeadEvent, config: RoutingConfig, topology: Topology, now: number): { outputs: Output[]; history: HistoryEvent[] } {
+export function routeLead(
+  event: LeadEvent,
+  config: RoutingConfig,
+  topology: Topology,
+  now: number,
+  optOuts: { isOptedOut(phone: string): boolean } = { isOptedOut: () => false },
+): { outputs: Output[]; history: HistoryEvent[] } {
   const decision = decideRoute(event, config);
   const hops = [...event.hops, 'route'];
   if (decision.kind === 'rejected') {
@@ -15,26 +29,72 @@ export function routeLead(event: LeadEvent, config: RoutingConfig, topology: Top
       history: [{ leadId: event.leadId, type: 'rejected', at: now, stage: 'route', detail: decision.reason }],
     };
   }
-  const outputs: Output[] = decision.deliveries.map((d) => ({
+  // An opted-out number is not even queued for SMS (the SMS sink checks again before it sends).
+  const deliveries = decision.deliveries.filter((d) => d.kind !== 'sms' || !optOuts.isOptedOut(d.key));
+  if (deliveries.length < decision.deliveries.length) decision.skipped.push('sms: number opted out');
+  const outputs: Output[] = deliveries.map((d) => ({
     topic: d.kind === 'primary' ? topology.topics.primary : d.kind === 'search' ? topology.topics.search : topology.topics.sms[d.target]!,
     key: d.key,
     event: { ...event, hops, delivery: deliveryFor(d, decision.rule, now) },
   }));
-  const detail = [`rule ${decision.rule} → ${decision.deliveries.map((d) => d.destination).join(', ') || 'nothing'}`, ...decision.skipped].join('; ');
+  const detail = [`rule ${decision.rule} → ${deliveries.map((d) => d.destination).join(', ') || 'nothing'}`, ...decision.skipped].join('; ');
   return { outputs, history: [{ leadId: event.leadId, type: 'routed', at: now, stage: 'route', detail }] };
 }
 
-export function startRouteStage(deps: StageDeps, spec: StageSpec) {
-  return startFromSpec(deps, spec, {
-    async handle(leads) {
-      const now = deps.now();
-      const outputs: Output[] = [];
-      for (const lead of leads) {
-        const r = routeLead(lead.event, deps.config.router, deps.topology, now);
-        outputs.push(...r.outputs);
-        for (const h of r.history) deps.history.record(h);
+/**
+ * The reload `load` for a running router: the whole file is validated as at start-up, then only
+ * its `routing` section is taken. Destinations stay those of start-up, so a rule naming a buyer
+ * or provider added since is rejected (it would have no topic or sink until a restart).
+ */
+export function routingReloader(running: RouterFile, log: Pick<Logger, 'warn'>): (text: string, where: string) => RoutingConfig {
+  return (text, where) => {
+    const file = parseRouterFile(text, where);
+    const issues = checkRoutingReferences(file.routing, Object.keys(running.primary.buyers), Object.keys(running.sms.providers));
+    if (issues.length > 0) {
+      throw new ConfigError(
+        `${where}:\n` +
+          issues.map((i) => `  - ${i.path.join('.')}: ${i.message} in the running router (destinations are read at start-up: restart to add one)`).join('\n'),
+      );
+    }
+    // Every other section is read once at start-up (the topology and the sinks are built from it).
+    const sections = new Set([...Object.keys(file), ...Object.keys(running)]);
+    sections.delete('routing');
+    const changed = [...sections].filter((s) => JSON.stringify((file as Record<string, unknown>)[s]) !== JSON.stringify((running as Record<string, unknown>)[s]));
+    if (changed.length > 0) log.warn({ path: where, sections: changed }, `changes to ${changed.join(', ')} take effect after a restart; only routing was reloaded`);
+    return { routing: file.routing, sms: running.sms, search: running.search };
+  };
+}
+
+export async function startRouteStage(deps: StageDeps, spec: StageSpec, optOuts: { isOptedOut(phone: string): boolean }): Promise<RunningStage> {
+  const log = deps.log.child({ stage: spec.name, component: 'routing-rules' });
+  const store = createRulesStore({ path: deps.config.routerPath, log, load: routingReloader(deps.config.router, log) });
+  let running: RunningStage;
+  try {
+    running = await startFromSpec(deps, spec, {
+      async handle(leads) {
+        const rules = store.current();
+        const now = deps.now();
+        const outputs: Output[] = [];
+        for (const lead of leads) {
+          const r = routeLead(lead.event, rules, deps.topology, now, optOuts);
+          outputs.push(...r.outputs);
+          for (const h of r.history) deps.history.record(h);
+        }
+        return { outputs };
+      },
+    });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  return {
+    ...running,
+    async stop() {
+      try {
+        await running.stop();
+      } finally {
+        store.close();
       }
-      return { outputs };
     },
-  });
+  };
 }
