@@ -6,9 +6,15 @@
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
-import { buildTopology, ROLES, stagesForRole, type Role } from './topology.js';
+import { buildTopology, leadTopics, ROLES, stagesForRole, type Role } from './topology.js';
 import { createDurableProducer, createKafka, ensureTopics, withAdmin } from './kafka/client.js';
-import { createLeadCodec } from './kafka/codec.js';
+import { createCodec, createLeadCodec } from './kafka/codec.js';
+import { createClock } from './clock.js';
+import { followOptOuts, type OptOutList, type OptOutRecord } from './sinks/sms/optouts.js';
+import { createSentStore } from './sinks/sms/sent-store.js';
+import { startDelayStage } from './stages/delay-stage.js';
+import { smsWebhookProvidersFromConfig } from './ingest/sms-webhooks-plugin.js';
+import { createSmsWebhookHandlers, type SmsReplyRecord } from './sinks/sms/webhook-handlers.js';
 import type { RunningStage } from './kafka/stage-runner.js';
 import { connectHistory } from './history/history.js';
 import { createLeadBatcher } from './producers/lead-batcher.js';
@@ -55,15 +61,13 @@ export async function startRoles(roles: Role[], config: Config, log: Logger): Pr
   const kafka = createKafka(env, log, roles.length === 1 ? roles[0] : 'multi');
 
   await step(`Kafka at ${env.KAFKA_BROKERS} is not reachable`, () => withAdmin(kafka, (admin) => ensureTopics(admin, topology.allTopics)));
-  const codec = await step('schema registry', () =>
-    createLeadCodec(
-      env.SCHEMA_REGISTRY_URL,
-      topology.allTopics.map((t) => t.name).filter((t) => t !== topology.topics.poison),
-    ),
-  );
+  const { topics } = topology;
+  const codec = await step('schema registry', () => createLeadCodec(env.SCHEMA_REGISTRY_URL, leadTopics(topology)));
+  const optOutCodec = await step('schema registry', () => createCodec<OptOutRecord>(env.SCHEMA_REGISTRY_URL, 'opt-out.avsc', [topics.optouts]));
   const producer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => createDurableProducer(kafka));
   const history = await step('lead history', () => connectHistory(env.MONGO_URL, log, env.HISTORY_FLUSH_MS));
-  const deps: StageDeps = { config, topology, kafka, producer, codec, history, log, now: Date.now };
+  const now = createClock(env);
+  const deps: StageDeps = { config, topology, kafka, producer, codec, history, log, now };
 
   const stages: RunningStage[] = [];
   const sinks: Sink[] = [];
@@ -77,7 +81,23 @@ export async function startRoles(roles: Role[], config: Config, log: Logger): Pr
   let sms: Map<string, Sink> | null = null;
   const primarySink = () => (webhook ??= track(createWebhookSink(config.router.primary.buyers)));
   const searchSink = async () => (search ??= track(await step(`Elasticsearch at ${env.ES_URL}`, () => createSearchSink({ url: env.ES_URL, index: config.router.search.index }))));
-  const smsSinks = () => (sms ??= new Map([...buildSmsSinks(config.router.sms.providers)].map(([p, s]) => [p, track(s)])));
+  // Every route and SMS process holds the whole opt-out list, read to its end before it starts.
+  let optOuts: OptOutList | null = null;
+  const optOutList = async () =>
+    (optOuts ??= await step('opt-out list', () => followOptOuts({ kafka, topic: topics.optouts, codec: optOutCodec, log, groupPrefix: env.TOPIC_PREFIX })));
+  const smsSinks = async () => {
+    if (!sms) {
+      const built = buildSmsSinks(config.router.sms.providers, {
+        optOuts: await optOutList(),
+        sent: await createSentStore(history.db),
+        policy: config.router.smsPolicy,
+        now,
+        publicBaseUrl: env.PUBLIC_BASE_URL,
+      });
+      sms = new Map([...built].map(([p, s]) => [p, track(s)]));
+    }
+    return sms;
+  };
   function track(s: Sink): Sink {
     sinks.push(s);
     return s;
@@ -96,7 +116,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger): Pr
             break;
           }
           case 'route':
-            stages.push(await startRouteStage(deps, spec));
+            stages.push(await startRouteStage(deps, spec, await optOutList()));
             break;
           case 'sink-primary':
             stages.push(await startSinkStage(deps, spec, primarySink()));
@@ -105,12 +125,29 @@ export async function startRoles(roles: Role[], config: Config, log: Logger): Pr
             stages.push(await startSinkStage(deps, spec, await searchSink()));
             break;
           case 'sink-sms': {
+            if (spec.inputs.includes(topics.smsDeferred)) {
+              // Quiet hours are over for this text: back onto its provider's topic, checked again there.
+              stages.push(
+                await startDelayStage(deps, spec, {
+                  holdHorizonMs: env.BACKUP_HOLD_HORIZON_MS,
+                  maxHeld: env.BACKUP_MAX_HELD,
+                  async onDue(lead) {
+                    const provider = (lead.event.delivery?.destination ?? '').replace(/^sms:/, '');
+                    const topic = topics.sms[provider];
+                    if (!topic) throw new Error(`deferred text for unknown provider "${provider}"`);
+                    return [{ topic, key: lead.key ?? lead.event.leadId, event: { ...lead.event, delivery: { ...lead.event.delivery!, nextAttemptAt: null } } }];
+                  },
+                }),
+              );
+              break;
+            }
             const provider = spec.name.replace(/^sink-sms\./, '');
-            stages.push(await startSinkStage(deps, spec, smsSinks().get(provider)!));
+            stages.push(await startSinkStage(deps, spec, (await smsSinks()).get(provider)!));
             break;
           }
           case 'sink-backup': {
             const searchForBackup = await searchSink();
+            const smsForBackup = await smsSinks();
             stages.push(
               await startBackupStage(deps, spec, {
                 holdHorizonMs: env.BACKUP_HOLD_HORIZON_MS,
@@ -119,7 +156,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger): Pr
                   const [kind, target] = destination.split(':', 2) as [string, string | undefined];
                   if (kind === 'primary') return primarySink();
                   if (kind === 'search') return searchForBackup;
-                  if (kind === 'sms' && target) return smsSinks().get(target) ?? null;
+                  if (kind === 'sms' && target) return smsForBackup.get(target) ?? null;
                   return null;
                 },
               }),
@@ -142,6 +179,19 @@ export async function startRoles(roles: Role[], config: Config, log: Logger): Pr
           readiness: () => readiness(admin, env.SCHEMA_REGISTRY_URL),
         },
         { maxBodyBytes: env.INGEST_MAX_BODY_BYTES, logger: log.child({ component: 'ingest' }, { level: 'warn' }) }, // per-request logs would cost more than the request
+        {
+          providers: smsWebhookProvidersFromConfig(config.router.sms.providers),
+          ...(env.PUBLIC_BASE_URL ? { publicBaseUrl: env.PUBLIC_BASE_URL } : {}),
+          ...createSmsWebhookHandlers({
+            producer,
+            replyCodec: await step('schema registry', () => createCodec<SmsReplyRecord>(env.SCHEMA_REGISTRY_URL, 'sms-reply.avsc', [topics.smsReplies])),
+            optOutCodec,
+            topics,
+            sent: await createSentStore(history.db),
+            history,
+            db: history.db,
+          }),
+        },
       );
       await app.listen({ host: env.HOST, port: env.PORT });
       const address = app.server.address();
@@ -166,6 +216,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger): Pr
       await Promise.allSettled(stages.map((s) => s.stop()));
       for (const close of closers) await close().catch((err: unknown) => log.warn({ err }, 'close failed'));
       await Promise.allSettled(sinks.map((s) => s.close()));
+      await optOuts?.close();
       await producer.disconnect();
       await history.close();
     },

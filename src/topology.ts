@@ -36,7 +36,7 @@ export interface Topology {
   stages: StageSpec[];
 }
 
-export type TopicKey = 'raw' | 'enriched' | 'primary' | 'search' | 'backup' | 'dlq' | 'poison' | 'rejected';
+export type TopicKey = 'raw' | 'enriched' | 'primary' | 'search' | 'backup' | 'dlq' | 'poison' | 'rejected' | 'optouts' | 'smsReplies' | 'smsDeferred';
 
 const DAY_MS = 86_400_000;
 
@@ -52,6 +52,9 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
     dlq: t('leads.dlq'),
     poison: t('leads.dlq.poison'),
     rejected: t('leads.rejected'),
+    optouts: t('leads.optouts'),
+    smsReplies: t('leads.sms.replies'),
+    smsDeferred: t('leads.sms.deferred'),
     sms: Object.fromEntries(Object.keys(config.router.sms.providers).map((p) => [p, t(`leads.sms.${p}`)])),
   };
   // min.insync.replicas only means something with more than one replica: 2 of 3 in production.
@@ -61,6 +64,14 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
     partitions,
     replicationFactor: rf,
     configs: { ...durability, 'retention.ms': String(retentionDays * DAY_MS) },
+    carries,
+  });
+  // A list, not a log: compaction keeps the latest record per phone forever.
+  const compacted = (name: string, carries: string): TopicSpec => ({
+    name,
+    partitions,
+    replicationFactor: rf,
+    configs: { ...durability, 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' },
     carries,
   });
   const smsTopics = Object.entries(topics.sms);
@@ -74,6 +85,9 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
     spec(topics.dlq, 'deliveries that will not be retried, with the reason (key: leadId)', 30),
     spec(topics.poison, 'raw bytes that could not be decoded, with context headers', 30),
     spec(topics.rejected, 'leads the router refused to route (loop guard, no rule), with the reason', 30),
+    compacted(topics.optouts, 'the global SMS opt-out list (key: phone E.164; OptOut records, latest wins)'),
+    spec(topics.smsReplies, 'inbound SMS replies with their intent (key: phone E.164; SmsReply records)', 30),
+    spec(topics.smsDeferred, 'texts held back by quiet hours until their window opens (key: phone E.164)', 14),
   ];
   const deliveryOutputs = [topics.backup, topics.dlq];
   const g = (name: string): string => `${prefix}${name}`;
@@ -86,7 +100,7 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
       group: g('route'),
       inputs: [topics.enriched],
       outputs: [topics.primary, ...smsTopics.map(([, n]) => n), topics.search, topics.rejected],
-      description: 'rules by source and market; loop guard',
+      description: 'rules by source, market, state, job, email, phone; loop guard; follows leads.optouts',
     },
     { name: 'sink-primary', role: 'sink-primary', group: g('sink-primary'), inputs: [topics.primary], outputs: deliveryOutputs, description: 'POST to the buyer webhook; status and body validated' },
     ...smsTopics.map(([p, name]) => ({
@@ -94,9 +108,18 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
       role: 'sink-sms' as const,
       group: g(`sink-sms.${p}`),
       inputs: [name],
-      outputs: deliveryOutputs,
-      description: `text through provider ${p}`,
+      // fallback goes to the next provider's topic; quiet hours to the deferred topic
+      outputs: [...deliveryOutputs, ...smsTopics.filter(([o]) => o !== p).map(([, n]) => n), topics.smsDeferred],
+      description: `text through provider ${p}: opt-outs, dedup by phone, quiet hours, fallback`,
     })),
+    {
+      name: 'sink-sms.deferred',
+      role: 'sink-sms',
+      group: g('sink-sms.deferred'),
+      inputs: [topics.smsDeferred],
+      outputs: smsTopics.map(([, n]) => n),
+      description: 'release texts to their provider topic when the quiet-hour window opens',
+    },
     { name: 'sink-search', role: 'sink-search', group: g('sink-search'), inputs: [topics.search], outputs: deliveryOutputs, description: 'bulk index into Elasticsearch, _id = leadId' },
     { name: 'sink-backup', role: 'sink-backup', group: g('sink-backup'), inputs: [topics.backup], outputs: deliveryOutputs, description: 'redeliver with capped exponential backoff; then DLQ' },
   ];
@@ -130,6 +153,12 @@ export function describeTopology(topology: Topology): string {
     for (const o of s.outputs) lines.push(`    --> ${o}`);
   }
   return lines.join('\n');
+}
+
+/** Topics whose records are LeadEvent (Avro lead-event.avsc); the others have their own schema or none. */
+export function leadTopics(topology: Topology): string[] {
+  const other = new Set([topology.topics.poison, topology.topics.optouts, topology.topics.smsReplies]);
+  return topology.allTopics.map((t) => t.name).filter((t) => !other.has(t));
 }
 
 /** The stages a role runs (sink-sms runs one stage per provider). */

@@ -5,7 +5,7 @@
  * delivery paths: history is for people and audits, so a slow database must never hold a lead.
  * If a flush fails the events stay buffered (up to a cap) and go out with the next one.
  */
-import { MongoClient, type AnyBulkWriteOperation, type Collection } from 'mongodb';
+import { MongoClient, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
 import type { Logger } from 'pino';
 
 export type HistoryEventType =
@@ -18,6 +18,8 @@ export type HistoryEventType =
   | 'retried'
   | 'dead'
   | 'deferred'
+  | 'fallback'
+  | 'reply'
   | 'duplicate'
   | 'suppressed'
   | 'status';
@@ -41,6 +43,8 @@ export interface LeadHistoryDoc {
 }
 
 export interface History {
+  /** The database, for other stores that live beside the history (sent texts, receipts). */
+  db: Db;
   record(event: HistoryEvent): void;
   flush(): Promise<void>;
   get(leadId: string): Promise<LeadHistoryDoc | null>;
@@ -103,6 +107,7 @@ export async function connectHistory(url: string, log: Logger, flushMs: number):
   timer.unref();
 
   return {
+    db: client.db(),
     record(event) {
       buffer.push(event);
       if (buffer.length > MAX_BUFFERED) buffer.splice(0, buffer.length - MAX_BUFFERED);

@@ -5,13 +5,14 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ingestPlugin, type IngestDeps } from './ingest-plugin.js';
+import { smsWebhooksPlugin, type SmsWebhookDeps } from './sms-webhooks-plugin.js';
 
 export interface AppOptions {
   maxBodyBytes: number;
   logger?: Logger | false;
 }
 
-export async function buildIngestApp(deps: IngestDeps, opts: AppOptions): Promise<FastifyInstance> {
+export async function buildIngestApp(deps: IngestDeps, opts: AppOptions, smsWebhooks?: SmsWebhookDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: (opts.logger || undefined) as FastifyBaseLogger | undefined,
     bodyLimit: opts.maxBodyBytes,
@@ -56,5 +57,7 @@ export async function buildIngestApp(deps: IngestDeps, opts: AppOptions): Promis
   });
 
   await app.register(ingestPlugin, deps);
+  // Registered plainly (encapsulated): its form/XML body parsers must not leak to /v1/leads.
+  if (smsWebhooks) await app.register(smsWebhooksPlugin, smsWebhooks);
   return app;
 }

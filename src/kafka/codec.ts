@@ -16,26 +16,33 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** schemas/avro, found from src/kafka or dist/kafka alike. */
 export const SCHEMA_DIR = path.resolve(here, '..', '..', 'schemas', 'avro');
 
-export function readLeadEventSchema(): string {
-  return fs.readFileSync(path.join(SCHEMA_DIR, 'lead-event.avsc'), 'utf8');
+export function readSchema(file: string): string {
+  return fs.readFileSync(path.join(SCHEMA_DIR, file), 'utf8');
 }
 
 export class PoisonMessageError extends Error {
   override name = 'PoisonMessageError';
 }
 
-export interface LeadCodec {
-  encode(topic: string, event: LeadEvent): Buffer;
-  decode(buffer: Buffer | null): Promise<LeadEvent>;
+export interface Codec<T> {
+  encode(topic: string, value: T): Buffer;
+  decode(buffer: Buffer | null): Promise<T>;
+}
+
+export type LeadCodec = Codec<LeadEvent>;
+
+/** The lead-event schema on every lead topic. */
+export function createLeadCodec(registryUrl: string, topics: string[]): Promise<LeadCodec> {
+  return createCodec<LeadEvent>(registryUrl, 'lead-event.avsc', topics);
 }
 
 /**
- * Registers the lead-event schema under `<topic>-value` for every topic given and returns a
- * codec bound to those ids.
+ * Registers a schema from schemas/avro under `<topic>-value` for every topic given (BACKWARD
+ * compatibility) and returns a codec bound to those ids.
  */
-export async function createLeadCodec(registryUrl: string, topics: string[]): Promise<LeadCodec> {
+export async function createCodec<T>(registryUrl: string, schemaFile: string, topics: string[]): Promise<Codec<T>> {
   const registry = new SchemaRegistry({ host: registryUrl, retry: { retries: 2 } });
-  const schemaText = readLeadEventSchema();
+  const schemaText = readSchema(schemaFile);
   const readerType = avro.Type.forSchema(JSON.parse(schemaText) as avro.Schema);
   const idByTopic = new Map<string, number>();
   for (const topic of topics) {
@@ -49,10 +56,11 @@ export async function createLeadCodec(registryUrl: string, topics: string[]): Pr
       throw new Error(`schema registry ${registryUrl}: cannot register ${topic}-value: ${(err as Error).message}`);
     }
   }
+  const ownIds = new Set(idByTopic.values());
   const resolvers = new Map<number, ReturnType<avro.Type['createResolver']>>();
 
   async function resolverFor(id: number): Promise<ReturnType<avro.Type['createResolver']> | null> {
-    if ([...idByTopic.values()].includes(id)) return null; // written with our own schema: no resolving needed
+    if (ownIds.has(id)) return null; // written with our own schema: no resolving needed
     let resolver = resolvers.get(id);
     if (!resolver) {
       const writer = (await registry.getSchema(id)) as unknown as avro.Type;
@@ -63,10 +71,10 @@ export async function createLeadCodec(registryUrl: string, topics: string[]): Pr
   }
 
   return {
-    encode(topic, event) {
+    encode(topic, value) {
       const id = idByTopic.get(topic);
-      if (id === undefined) throw new Error(`codec: no schema registered for topic ${topic}`);
-      const body = readerType.toBuffer(event);
+      if (id === undefined) throw new Error(`codec: no ${schemaFile} schema registered for topic ${topic}`);
+      const body = readerType.toBuffer(value);
       const header = Buffer.alloc(5);
       header.writeUInt8(0, 0);
       header.writeInt32BE(id, 1);
@@ -85,7 +93,7 @@ export async function createLeadCodec(registryUrl: string, topics: string[]): Pr
       }
       try {
         const body = buffer.subarray(5);
-        return (resolver ? readerType.fromBuffer(body, resolver) : readerType.fromBuffer(body)) as LeadEvent;
+        return (resolver ? readerType.fromBuffer(body, resolver) : readerType.fromBuffer(body)) as T;
       } catch (err) {
         throw new PoisonMessageError(`Avro body does not decode: ${(err as Error).message}`);
       }

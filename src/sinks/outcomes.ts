@@ -9,6 +9,7 @@ import type { LeadEvent } from '../lead.js';
 import type { HistoryEvent } from '../history/history.js';
 import type { ConsumedLead, Output } from '../kafka/stage-runner.js';
 import { decideRetry } from './retry-policy.js';
+import type { StageDeps } from '../stages/context.js';
 import type { DeliveryOutcome } from './sink.js';
 
 export interface SettleContext {
@@ -16,7 +17,25 @@ export interface SettleContext {
   policy: RetryPolicy;
   backupTopic: string;
   dlqTopic: string;
+  /** Where deferred (quiet-hour) deliveries wait. */
+  deferredTopic?: string;
+  /** The topic a destination is consumed from ("sms:eurosms" → leads.sms.eurosms), for fallback. */
+  topicFor?: (destination: string) => string | undefined;
   now: number;
+}
+
+/** The settle context of a stage, from the process-wide deps. */
+export function settleContext(deps: StageDeps, stage: string): SettleContext {
+  const { topics } = deps.topology;
+  return {
+    stage,
+    policy: deps.config.router.retry,
+    backupTopic: topics.backup,
+    dlqTopic: topics.dlq,
+    deferredTopic: topics.smsDeferred,
+    topicFor: (destination) => (destination.startsWith('sms:') ? topics.sms[destination.slice(4)] : undefined),
+    now: deps.now(),
+  };
 }
 
 export interface Settled {
@@ -36,6 +55,29 @@ export function settle(lead: ConsumedLead, outcome: DeliveryOutcome, ctx: Settle
     return { outputs: [], history: [{ ...base, type: 'delivered', ...(outcome.detail ? { detail: outcome.detail } : {}) }] };
   }
   if (outcome.status === 'dead') return dead(lead, outcome.reason, ctx);
+  if (outcome.status === 'skipped') {
+    return { outputs: [], history: [{ ...base, type: outcome.as, detail: outcome.reason }] };
+  }
+  if (outcome.status === 'fallback') {
+    const topic = ctx.topicFor?.(outcome.next);
+    if (!topic) return dead(lead, `fallback to unknown destination "${outcome.next}" after: ${outcome.error}`, ctx);
+    const [, ...rest] = delivery.fallbacks;
+    const next: LeadEvent = {
+      ...event,
+      delivery: { ...delivery, destination: outcome.next, fallbacks: rest, attempt: 0, nextAttemptAt: null, lastError: outcome.error },
+    };
+    return {
+      outputs: [{ topic, key: lead.key ?? event.leadId, event: next }],
+      history: [{ ...base, type: 'failed', detail: outcome.error }, { ...base, type: 'fallback', detail: `to ${outcome.next}` }],
+    };
+  }
+  if (outcome.status === 'defer') {
+    if (!ctx.deferredTopic) return dead(lead, `cannot defer (${outcome.reason}): no deferred topic in this stage`, ctx);
+    return {
+      outputs: [{ topic: ctx.deferredTopic, key: lead.key ?? event.leadId, event: { ...event, delivery: { ...delivery, nextAttemptAt: outcome.until } } }],
+      history: [{ ...base, type: 'deferred', detail: `${outcome.reason}; until ${new Date(outcome.until).toISOString()}` }],
+    };
+  }
 
   const decision = decideRetry(ctx.policy, delivery.attempt, delivery.firstAttemptAt, ctx.now);
   if (!decision.retry) return dead(lead, `${decision.reason}; last error: ${outcome.error}`, ctx);

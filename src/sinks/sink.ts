@@ -9,7 +9,13 @@ import type { LeadEvent } from '../lead.js';
 export type DeliveryOutcome =
   | { status: 'delivered'; detail?: string }
   | { status: 'retry'; error: string }
-  | { status: 'dead'; reason: string };
+  | { status: 'dead'; reason: string }
+  /** Deliberately not sent, and that is final and correct (opted out, duplicate): history only. */
+  | { status: 'skipped'; reason: string; as: 'suppressed' | 'duplicate' }
+  /** This destination failed; try the next one of the same kind now (SMS provider fallback). */
+  | { status: 'fallback'; error: string; next: string }
+  /** Not now (quiet hours): hold until `until`, then try the same destination again. */
+  | { status: 'defer'; until: number; reason: string };
 
 export interface Sink {
   /** Destination prefix this sink serves: "primary", "sms" or "search". */

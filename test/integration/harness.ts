@@ -14,7 +14,7 @@ import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { createLeadCodec, type LeadCodec } from '../../src/kafka/codec.js';
 import type { LeadEvent } from '../../src/lead.js';
 import { loadConfig } from '../../src/config.js';
-import { buildTopology, type Topology } from '../../src/topology.js';
+import { buildTopology, leadTopics, type Topology } from '../../src/topology.js';
 
 export const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 export const REGISTRY = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
@@ -31,6 +31,8 @@ export interface Harness {
   /** Starts `lead-router run <roles>`; resolves when it says it is running. */
   spawnRouter(roles: string[], extraEnv?: NodeJS.ProcessEnv): Promise<RouterProcess>;
   reader(topic: string): Promise<TopicReader>;
+  /** Moves the clock of every router process of this run to `at` (epoch ms). */
+  setClock(at: number): void;
   close(): Promise<void>;
 }
 
@@ -62,7 +64,14 @@ export async function waitUntil<T>(what: string, probe: () => Promise<T | null |
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
 }
 
-export async function startHarness(name: string, overrides: { retry?: Record<string, number>; env?: NodeJS.ProcessEnv } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  retry?: Record<string, number>;
+  /** smsPolicy overrides; by default texts may go out at any hour so tests do not depend on when CI runs. */
+  smsPolicy?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startHarness(name: string, overrides: HarnessOptions = {}): Promise<Harness> {
   const sandbox = await startSandbox({ buyerUs: 0, buyerUk: 0, twilio: 0, jsonSms: 0, xmlSms: 0, verifier: 0 });
   const prefix = `it-${name}-${Date.now().toString(36)}.`;
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), `lead-router-${name}-`));
@@ -79,6 +88,11 @@ export async function startHarness(name: string, overrides: { retry?: Record<str
   router.search.index = searchIndex;
   router.enrichment = { ...(router.enrichment ?? {}), verifier: { ...(router.enrichment?.verifier ?? {}), url: `${sandbox.verifier.url}/v1/verify` } };
   router.retry = { baseDelayMs: 300, maxDelayMs: 2000, maxAttempts: 4, maxAgeMs: 600_000, ...overrides.retry };
+  const allDay = { start: '00:00', end: '23:59' };
+  router.smsPolicy = { ...(router.smsPolicy ?? {}), quietHours: { US: allDay, UK: allDay }, ...overrides.smsPolicy };
+  // Every process of this run moves its clock when the test rewrites this file (quiet hours).
+  const clockFile = path.join(logDir, 'clock-offset-ms');
+  fs.writeFileSync(clockFile, '0');
   const routerPath = path.join(logDir, 'router.yaml');
   fs.writeFileSync(routerPath, YAML.stringify(router));
 
@@ -91,6 +105,9 @@ export async function startHarness(name: string, overrides: { retry?: Record<str
     KAFKA_SESSION_TIMEOUT_MS: '6000',
     HISTORY_FLUSH_MS: '100',
     BACKUP_HOLD_HORIZON_MS: '5000',
+    // A database per run: the sent-texts store and its dedup window must not see other runs.
+    MONGO_URL: `mongodb://127.0.0.1:27017/${prefix.replace(/[^a-z0-9]/gi, '_')}`,
+    LEAD_ROUTER_CLOCK_FILE: clockFile,
     ...overrides.env,
   };
   const config = loadConfig(env);
@@ -138,8 +155,11 @@ export async function startHarness(name: string, overrides: { retry?: Record<str
         },
       };
       processes.push(proc);
-      codec ??= await createLeadCodec(REGISTRY, topology.allTopics.map((t) => t.name).filter((t) => t !== topology.topics.poison));
+      codec ??= await createLeadCodec(REGISTRY, leadTopics(topology));
       return proc;
+    },
+    setClock(at) {
+      fs.writeFileSync(clockFile, String(at - Date.now()));
     },
     async reader(topic) {
       const r = await readTopic(topic, prefix, () => harness.codec);

@@ -1,19 +1,45 @@
-/** Builds one SMS sink per configured provider, each with its own adapter and pacing. */
-import type { SmsProviderConfig } from '../../config.js';
+/** Builds one SMS sink per configured provider, each with its own adapter, pacing and circuit. */
+import type { RouterFile, SmsProviderConfig } from '../../config.js';
 import type { LeadEvent } from '../../lead.js';
 import type { Sink } from '../sink.js';
 import { createAdapter, type SmsAdapterConfigInput } from './adapters/index.js';
+import { ProviderCircuit } from './breaker.js';
+import type { OptOutList } from './optouts.js';
+import type { SentStore } from './sent-store.js';
 import { createSmsSink } from './sms-sink.js';
 import { compileTemplate } from './template.js';
 
-export function buildSmsSinks(providers: Record<string, SmsProviderConfig>): Map<string, Sink> {
+export interface SmsSinkDeps {
+  optOuts: OptOutList;
+  sent: SentStore;
+  policy: RouterFile['smsPolicy'];
+  now: () => number;
+  /** Public base URL of ingest, so providers can POST delivery receipts to it. */
+  publicBaseUrl?: string | undefined;
+}
+
+export function buildSmsSinks(providers: Record<string, SmsProviderConfig>, deps: SmsSinkDeps): Map<string, Sink> {
   const sinks = new Map<string, Sink>();
-  const compose = compileTemplate(); // validated once, not per lead
+  const compose = compileTemplate(deps.policy.template); // validated once, not per lead
   for (const [provider, cfg] of Object.entries(providers)) {
     // `markets` is the router's business; the adapter validates the rest.
     const { markets: _markets, ...adapterConfig } = cfg;
     const adapter = createAdapter(adapterConfig as SmsAdapterConfigInput);
-    sinks.set(provider, createSmsSink({ provider, adapter, compose: (lead: LeadEvent) => compose(lead).text }));
+    sinks.set(
+      provider,
+      createSmsSink({
+        provider,
+        adapter,
+        compose: (lead: LeadEvent) => compose(lead).text,
+        optOuts: deps.optOuts,
+        sent: deps.sent,
+        circuit: new ProviderCircuit(deps.policy.breakerFailures, deps.policy.breakerResetMs, deps.now),
+        quietHours: deps.policy.quietHours,
+        dedupWindowMs: deps.policy.dedupWindowMs,
+        now: deps.now,
+        ...(deps.publicBaseUrl ? { statusCallbackUrl: `${deps.publicBaseUrl}/v1/webhooks/sms/${provider}/status` } : {}),
+      }),
+    );
   }
   return sinks;
 }
