@@ -20,6 +20,7 @@
  * STACK_REGISTRY_COMPATIBILITY [BACKWARD] (global level set on the registry at start, as Confluent's default),
  * STACK_TIMEOUT_S [180] (readiness, per service), STACK_FULL_JIT=1 (C2 JIT for the JVMs, for
  * benchmarks; default is C1-only for cheaper startup), STACK_JAVA_HOME (JDK 17+ for Kafka and ES),
+ * STACK_ES_DIR [.stack/elasticsearch, or /var/lib/lead-router/<id> when the checkout is private],
  * STACK_JAVA21_HOME (JDK 21+ for Apicurio 3.x), STACK_ES_USER [elasticsearch] (ES refuses to run
  * as root, so as root it runs under this user, created if missing), STACK_FERRETDB_BIN.
  */
@@ -913,7 +914,7 @@ function checkTraversable(target: string, who: RunAs): void {
     const ok = st.uid === who.uid ? st.mode & 0o100 : st.gid === who.gid ? st.mode & 0o010 : st.mode & 0o001;
     if (!ok)
       throw new StackError(
-        `elasticsearch: runs as user '${who.user}' (ES refuses root) but cannot enter ${p}: chmod o+x ${p}, or set STACK_DIR elsewhere`,
+        `elasticsearch: runs as user '${who.user}' (ES refuses root) but cannot enter ${p}: chmod o+x ${p}, or set STACK_ES_DIR elsewhere`,
       );
     const up = path.dirname(p);
     if (up === p) return;
@@ -921,8 +922,31 @@ function checkTraversable(target: string, who: RunAs): void {
   }
 }
 
+/** Whether a user who is neither owner nor group of the folders can reach `target`. */
+function othersCanTraverse(target: string): boolean {
+  for (let p = target; ; p = path.dirname(p)) {
+    if (fs.existsSync(p) && !(fs.statSync(p).mode & 0o001)) return false;
+    if (path.dirname(p) === p) return true;
+  }
+}
+
+/**
+ * Where Elasticsearch lives. Normally .stack/elasticsearch; but ES refuses root and runs as its
+ * own user, who cannot enter a checkout under a private folder (a `mktemp -d` clone is 0700, as
+ * CI's may be). Then it lives under /var/lib/lead-router/<hash of this checkout>/ instead, owned
+ * by that user, and nothing about the checkout's permissions has to change.
+ */
+function elasticsearchDir(cfg: StackConfig): string {
+  if (process.env.STACK_ES_DIR) return path.resolve(process.env.STACK_ES_DIR);
+  const inRepo = path.join(cfg.dir, 'elasticsearch');
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!root || othersCanTraverse(cfg.dir)) return inRepo;
+  const id = crypto.createHash('sha256').update(cfg.dir).digest('hex').slice(0, 12);
+  return path.join('/var/lib/lead-router', id, 'elasticsearch');
+}
+
 function elasticsearchService(cfg: StackConfig): Service {
-  const dir = path.join(cfg.dir, 'elasticsearch');
+  const dir = elasticsearchDir(cfg);
   const dist = path.join(dir, 'dist');
   const conf = path.join(dir, 'config');
   const data = path.join(dir, 'data');
@@ -1332,7 +1356,7 @@ function usage(): string {
     'usage: tsx scripts/stack.ts <command>',
     '  up [--fresh] [service...]   install (first run) and start, wait until ready',
     '  down [service...]           stop what `up` started',
-    '  status                      running/stopped, pid, address, memory',
+    '  status [--quiet]            running/stopped, pid, address, memory; exits 0 only if all run',
     '  env                         client settings for the app (shell format)',
     `  services: ${SERVICE_NAMES.join(', ')}`,
   ].join('\n');
@@ -1342,8 +1366,9 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   const flags = rest.filter((a) => a.startsWith('-'));
   const services = rest.filter((a) => !a.startsWith('-')) as ServiceName[];
-  const unknown = flags.filter((f) => f !== '--fresh');
-  if (unknown.length || (flags.length && cmd !== 'up')) {
+  const allowed: Record<string, string[]> = { up: ['--fresh'], status: ['--quiet'] };
+  const unknown = flags.filter((f) => !(allowed[cmd ?? ''] ?? []).includes(f));
+  if (unknown.length) {
     console.error(`stack: unknown option ${unknown[0] ?? flags[0]}\n${usage()}`);
     return 2;
   }
@@ -1358,13 +1383,16 @@ async function main(argv: string[]): Promise<number> {
       await stackDown({ services });
       return 0;
     case 'status': {
-      for (const s of await stackStatus())
-        console.log(
-          s.running
-            ? `${pad(s.name)} running  pid ${String(s.pid).padEnd(7)} ${s.address}${s.rssMiB ? `  (rss ${s.rssMiB} MiB)` : ''}`
-            : `${pad(s.name)} stopped`,
-        );
-      return 0;
+      // Exit 0 only when every service runs (3 otherwise, as LSB status does): scripts rely on it.
+      const statuses = await stackStatus();
+      if (!rest.includes('--quiet'))
+        for (const s of statuses)
+          console.log(
+            s.running
+              ? `${pad(s.name)} running  pid ${String(s.pid).padEnd(7)} ${s.address}${s.rssMiB ? `  (rss ${s.rssMiB} MiB)` : ''}`
+              : `${pad(s.name)} stopped`,
+          );
+      return statuses.every((s) => s.running) ? 0 : 3;
     }
     case 'env': {
       const e = stackEndpoints();
