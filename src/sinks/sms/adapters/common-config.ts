@@ -34,3 +34,11 @@ export const commonAdapterFields = {
     .default(1)
     .describe('Sends allowed back to back before pacing starts; 1 paces every send evenly, which providers that count per second prefer.'),
 };
+
+/** json and xml providers sign their webhooks with a shared secret (Twilio uses its auth token instead). */
+export const webhookSecretField = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('Shared secret the provider signs its webhooks (inbound replies, delivery receipts) with: `x-signature: sha256=<hex>` = HMAC-SHA256 of the raw body. Without it every webhook from this provider is refused (403).')
+  .meta({ secret: true });

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { SmsAdapter, SmsMessage, SmsSendResult } from './adapter.js';
-import { commonAdapterFields } from './common-config.js';
+import { commonAdapterFields, webhookSecretField } from './common-config.js';
 import { createProviderPool, endpointPath, failureForStatus, post, snippet } from './http.js';
 
 export const jsonAdapterConfigSchema = z
@@ -14,12 +14,7 @@ export const jsonAdapterConfigSchema = z
     kind: z.literal('json').describe('Generic JSON REST API (bearer key, Idempotency-Key header).'),
     ...commonAdapterFields,
     apiKey: z.string().min(1).describe('API key sent as `Authorization: Bearer <apiKey>`.').meta({ secret: true }),
-    webhookSecret: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Shared secret the provider signs its webhooks (inbound replies, delivery receipts) with: `x-signature: sha256=<hex>` = HMAC-SHA256 of the raw body. Without it every webhook from this provider is refused (403).')
-      .meta({ secret: true }),
+    webhookSecret: webhookSecretField,
   })
   .strict();
 

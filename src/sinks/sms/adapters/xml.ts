@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import type { SmsAdapter, SmsMessage, SmsSendResult } from './adapter.js';
-import { commonAdapterFields } from './common-config.js';
+import { commonAdapterFields, webhookSecretField } from './common-config.js';
 import { createProviderPool, endpointPath, failureForStatus, post, snippet } from './http.js';
 import { buildMessageXml, parseResponseXml } from './xml-codec.js';
 
@@ -19,12 +19,7 @@ export const xmlAdapterConfigSchema = z
     kind: z.literal('xml').describe('XML API (X-Api-Key header, <message> documents).'),
     ...commonAdapterFields,
     apiKey: z.string().min(1).describe('API key sent in the X-Api-Key header.').meta({ secret: true }),
-    webhookSecret: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Shared secret the provider signs its webhooks (inbound replies, delivery receipts) with: `x-signature: sha256=<hex>` = HMAC-SHA256 of the raw body. Without it every webhook from this provider is refused (403).')
-      .meta({ secret: true }),
+    webhookSecret: webhookSecretField,
   })
   .strict();
 
