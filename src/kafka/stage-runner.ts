@@ -86,13 +86,19 @@ export async function runStage(opts: StageRunnerOptions): Promise<RunningStage> 
   let paused = false;
   let commitChain: Promise<void> = Promise.resolve();
 
+  type OffsetCommit = { topic: string; partition: number; offset: string };
+  type Committer = (offsets: OffsetCommit[]) => Promise<void>;
+  // Outside a batch (deferred leads finishing on their timers). Note: KafkaJS makes this a silent
+  // no-op once stop() has begun; such leads are simply re-read after the restart.
+  const commitThroughConsumer: Committer = (offsets) => consumer.commitOffsets(offsets);
+
   // Commits are serialized: two concurrent partitions must not race a lower offset past a higher one.
-  const commit = (): Promise<void> => {
+  const commit = (via: Committer = commitThroughConsumer): Promise<void> => {
     commitChain = commitChain.then(async () => {
       const offsets = ledger.takeCommits();
       if (offsets.length === 0) return;
       try {
-        await consumer.commitOffsets(offsets);
+        await via(offsets);
       } catch (err) {
         // A rebalance took the partition away: the new owner re-reads from the last commit.
         log.warn({ err: (err as Error).message }, 'commit failed; offsets will be re-read after rebalance');
@@ -125,7 +131,7 @@ export async function runStage(opts: StageRunnerOptions): Promise<RunningStage> 
     },
   };
 
-  async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  async function eachBatch({ batch, resolveOffset, heartbeat, isStale, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0) return;
     // KafkaJS sends no heartbeats while a batch is being handled: keep the membership alive.
     const beat = setInterval(() => void heartbeat().catch(() => undefined), Math.max(500, Math.floor(opts.sessionTimeoutMs / 6)));
@@ -157,7 +163,7 @@ export async function runStage(opts: StageRunnerOptions): Promise<RunningStage> 
       if (poison.length > 0) await opts.producer.send({ topic: opts.poisonTopic, acks: -1, messages: poison });
 
       const result = leads.length > 0 ? await opts.handle(leads, ctx) : { outputs: [] };
-      if (isStale() || !isRunning()) {
+      if (isStale()) {
         // The partition was reassigned while we worked: outputs are idempotent downstream,
         // but committing now could skip past work the new owner has not done.
         log.info({ topic: batch.topic, partition: batch.partition }, 'batch went stale; not committing');
@@ -168,7 +174,19 @@ export async function runStage(opts: StageRunnerOptions): Promise<RunningStage> 
         if (!deferred.has(m.offset)) ledger.done(batch.topic, batch.partition, m.offset);
         resolveOffset(m.offset); // fetch position only; what is committed comes from the ledger
       }
-      if (!isStale()) await commit();
+      // The batch's own committer, not consumer.commitOffsets(): KafkaJS silently drops the latter
+      // once stop() has begun, which would lose the commit of the batch a SIGTERM lets finish
+      // (and redeliver it after every deploy). With explicit offsets this one always commits.
+      if (!isStale()) {
+        await commit((offsets) =>
+          commitOffsetsIfNecessary({
+            topics: [...new Set(offsets.map((o) => o.topic))].map((topic) => ({
+              topic,
+              partitions: offsets.filter((o) => o.topic === topic).map(({ partition, offset }) => ({ partition, offset })),
+            })),
+          }),
+        );
+      }
       if (opts.maxPending && !paused && ledger.pending() >= opts.maxPending) {
         paused = true;
         consumer.pause(opts.topics.map((topic) => ({ topic })));
@@ -207,9 +225,9 @@ export async function runStage(opts: StageRunnerOptions): Promise<RunningStage> 
     name: opts.name,
     async stop() {
       stopping = true;
-      // stop() waits for the batch in hand to finish; then the last commit goes out.
+      // stop() waits for the batch in hand, which commits itself before it returns.
       await consumer.stop();
-      await commit();
+      await commitChain;
       await consumer.disconnect();
     },
   };
