@@ -47,25 +47,39 @@ export function parseRoles(names: string[]): Role[] {
   return [...roles];
 }
 
-async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+/** A start-up step: a readable one-line error if it fails, and never a silent hang. */
+async function step<T>(what: string, fn: () => Promise<T>, timeoutMs = STEP_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    return await fn();
+    return await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+      }),
+    ]);
   } catch (err) {
     throw new Error(`${what}: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
   }
 }
+
+const STEP_TIMEOUT_MS = 60_000;
 
 export async function startRoles(roles: Role[], config: Config, log: Logger): Promise<RunningRoles> {
   const { env } = config;
   const topology = buildTopology(config);
   const kafka = createKafka(env, log, roles.length === 1 ? roles[0] : 'multi');
 
+  log.info({ brokers: env.KAFKA_BROKERS }, 'starting: creating missing topics');
   await step(`Kafka at ${env.KAFKA_BROKERS} is not reachable`, () => withAdmin(kafka, (admin) => ensureTopics(admin, topology.allTopics)));
+  log.info({ registry: env.SCHEMA_REGISTRY_URL }, 'starting: registering schemas');
   const { topics } = topology;
   const codec = await step('schema registry', () => createLeadCodec(env.SCHEMA_REGISTRY_URL, leadTopics(topology)));
   const optOutCodec = await step('schema registry', () => createCodec<OptOutRecord>(env.SCHEMA_REGISTRY_URL, 'opt-out.avsc', [topics.optouts]));
   const producer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => createDurableProducer(kafka));
   const history = await step('lead history', () => connectHistory(env.MONGO_URL, log, env.HISTORY_FLUSH_MS));
+  log.info({ roles }, 'starting: stages');
   const now = createClock(env);
   const deps: StageDeps = { config, topology, kafka, producer, codec, history, log, now };
 
@@ -106,6 +120,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger): Pr
   try {
     for (const role of roles) {
       for (const spec of stagesForRole(topology, role)) {
+        if (spec.group) log.info({ stage: spec.name, group: spec.group }, 'starting stage');
         switch (role) {
           case 'ingest':
             break; // below: it is an HTTP server, not a consumer
