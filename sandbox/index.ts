@@ -39,7 +39,10 @@ export async function startSandbox(ports: Record<keyof typeof SANDBOX_PORTS, num
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const sandbox = await startSandbox();
+  const sandbox = await startSandbox().catch((err: NodeJS.ErrnoException) => {
+    process.stderr.write(`sandbox: ${err.code === 'EADDRINUSE' ? `port ${(err as { port?: number }).port} is taken (another sandbox still running?)` : err.message}\n`);
+    process.exit(1);
+  });
   for (const s of sandbox.all) process.stdout.write(`sandbox ${s.name.padEnd(10)} ${s.url}\n`);
   const stop = () => void sandbox.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);

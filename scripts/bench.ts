@@ -31,6 +31,7 @@ const DRAIN_MS = Number(arg('drain-seconds', 120)) * 1000;
 
 const pool = new Pool(INGEST, { connections: CONCURRENCY, pipelining: 1 });
 const run = Date.now().toString(36);
+const PHONE_BASE = Math.floor(Math.random() * 7_999_999);
 const TITLES = ['CNA - Nights', 'Warehouse Associate $18/hr', 'Forklift Operator', 'Registered Nurse (ICU)', 'Delivery Driver - Start Today', 'Cashier PT', 'Line Cook + Tips', 'Customer Service Rep - Remote'];
 const ZIPS = ['10001', '60601', '94103', '85001', '96813', '30301', '75201', '98101'];
 
@@ -38,8 +39,9 @@ function lead(i: number): Record<string, unknown> {
   return {
     firstName: 'Bench',
     lastName: `Lead${i}`,
-    email: `bench.${run}.${i}@example.com`,
-    phone: `+1415555${String(1000 + (i % 9000)).padStart(4, '0')}`,
+    email: `bench.${run}.${i}@gmail.com`,
+    // A different phone per lead and per run: the SMS dedup (rightly) skips a phone texted in the last 24 h.
+    phone: `+1312${2_000_000 + ((PHONE_BASE + i) % 7_999_999)}`,
     zip: ZIPS[i % ZIPS.length],
     country: 'US',
     jobTitle: TITLES[i % TITLES.length],

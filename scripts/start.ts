@@ -44,12 +44,14 @@ process.once('SIGINT', () => void shutdown());
 process.once('SIGTERM', () => void shutdown());
 
 const cli = ['bin/lead-router.js'];
+const node = process.execPath;
 const logLevel = { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
-start('sandbox', 'npx', ['tsx', 'sandbox/index.ts']);
-start('ingest', 'node', [...cli, 'run', 'ingest'], { ...logLevel, PORT: port });
-start('enrich', 'node', [...cli, 'run', 'enrich'], logLevel);
-start('route', 'node', [...cli, 'run', 'route'], logLevel);
-start('sinks', 'node', [...cli, 'run', 'sink-primary', 'sink-sms', 'sink-search', 'sink-backup'], logLevel);
+// node directly, not npx: npx does not pass SIGTERM on, and the sandbox would outlive us.
+start('sandbox', process.execPath, ['--import', 'tsx', 'sandbox/index.ts']);
+start('ingest', node, [...cli, 'run', 'ingest'], { ...logLevel, PORT: port });
+start('enrich', node, [...cli, 'run', 'enrich'], logLevel);
+start('route', node, [...cli, 'run', 'route'], logLevel);
+start('sinks', node, [...cli, 'run', 'sink-primary', 'sink-sms', 'sink-search', 'sink-backup'], logLevel);
 
 const url = `http://127.0.0.1:${port}`;
 // Wait until ingest answers /readyz, then say how to use it.
@@ -63,7 +65,7 @@ process.stdout.write(`
 lead-router is running. POST leads to ${url}/v1/leads, e.g.
 
   curl -s -X POST ${url}/v1/leads -H 'content-type: application/json' -d '{
-    "firstName": "Jane", "lastName": "Doe", "email": "jane.doe@example.com",
+    "firstName": "Jane", "lastName": "Doe", "email": "jane.doe@gmail.com",
     "phone": "(415) 555-0132", "zip": "94103", "country": "US",
     "jobTitle": "CNA - Certified Nursing Assistant - Nights",
     "source": "jobs-board", "vendor": "acme-leads", "vendorLeadId": "A-1001",

@@ -54,7 +54,9 @@ export interface History {
 const MAX_BUFFERED = 200_000;
 
 export async function connectHistory(url: string, log: Logger, flushMs: number): Promise<History> {
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000, maxPoolSize: 8 });
+  // Small pool, and a time limit on every operation: FerretDB on SQLite has one writer, and a
+  // stuck operation must surface as an error (retried) rather than hold a stage forever.
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000, maxPoolSize: 4, timeoutMS: 15_000 });
   try {
     await client.connect();
     await client.db().command({ ping: 1 });

@@ -59,7 +59,9 @@ export const ingestPlugin: FastifyPluginAsync<IngestDeps> = async (app: FastifyI
     if (!deps.history) return reply.code(503).send({ error: 'history_unavailable', message: 'lead history is not configured' });
     const doc = await deps.history.get(req.params.leadId);
     if (!doc) return reply.code(404).send({ error: 'not_found', message: `no lead ${req.params.leadId}` });
-    return { leadId: doc._id, ...doc, _id: undefined };
+    // Stages write their events from different processes: order them by when they happened.
+    const events = [...doc.events].sort((a, b) => a.at - b.at);
+    return { leadId: doc._id, ...doc, events, _id: undefined };
   });
 
   app.get('/healthz', async () => ({ ok: true }));

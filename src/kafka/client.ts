@@ -3,7 +3,7 @@
  * shared notes); everything that touches its API directly lives in src/kafka so that a move
  * to @confluentinc/kafka-javascript or @platformatic/kafka stays local.
  */
-import { Kafka, logLevel, type Admin, type Producer, type ITopicConfig } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type Producer, type ITopicConfig } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Env } from '../config.js';
 import type { TopicSpec } from '../topology.js';
@@ -28,7 +28,9 @@ export function createKafka(env: Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>,
 
 /** acks=all, idempotent: a record the broker acknowledged is not lost or duplicated by retries. */
 export async function createDurableProducer(kafka: Kafka): Promise<Producer> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+  // The default (murmur2, Java-compatible) partitioner, chosen explicitly: keys land where
+  // Java and librdkafka clients would put them.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   return producer;
 }

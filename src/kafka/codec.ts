@@ -1,7 +1,7 @@
 /**
  * Avro in the Confluent wire format (magic byte 0, 4-byte schema id, Avro body), with schemas
- * registered in a Confluent-compatible registry. @kafkajs/confluent-schema-registry does the
- * registry work (register with BACKWARD compatibility, fetch writer schemas by id, cached);
+ * registered in a Confluent-compatible registry over its REST API (see registerSubject);
+ * @kafkajs/confluent-schema-registry fetches writer schemas by id (cached).
  * encoding and decoding are done here with one avsc Type and one resolver per writer id, so
  * the hot path never re-parses a schema.
  */
@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
-import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { LeadEvent } from '../lead.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -18,6 +18,23 @@ export const SCHEMA_DIR = path.resolve(here, '..', '..', 'schemas', 'avro');
 
 export function readSchema(file: string): string {
   return fs.readFileSync(path.join(SCHEMA_DIR, file), 'utf8');
+}
+
+/**
+ * Registers a version under a subject and pins the subject to BACKWARD compatibility, over the
+ * Confluent REST API. Not through the client's register(): it checks the subject's level and
+ * sets it in two steps, so processes starting together race (one sees the subject another just
+ * created, before its level is set, and refuses). Register, then PUT the level, is idempotent.
+ */
+async function registerSubject(registryUrl: string, subject: string, schema: string): Promise<number> {
+  const headers = { 'content-type': 'application/vnd.schemaregistry.v1+json' };
+  const path = encodeURIComponent(subject);
+  const res = await fetch(`${registryUrl}/subjects/${path}/versions`, { method: 'POST', headers, body: JSON.stringify({ schema }) });
+  const body = (await res.json().catch(() => ({}))) as { id?: number; message?: string };
+  if (!res.ok || typeof body.id !== 'number') throw new Error(`HTTP ${res.status}: ${body.message ?? 'no schema id in the answer'}`);
+  const level = await fetch(`${registryUrl}/config/${path}`, { method: 'PUT', headers, body: JSON.stringify({ compatibility: 'BACKWARD' }) });
+  if (!level.ok) throw new Error(`setting BACKWARD compatibility: HTTP ${level.status} ${await level.text()}`);
+  return body.id;
 }
 
 export class PoisonMessageError extends Error {
@@ -47,11 +64,7 @@ export async function createCodec<T>(registryUrl: string, schemaFile: string, to
   const idByTopic = new Map<string, number>();
   for (const topic of topics) {
     try {
-      const { id } = await registry.register(
-        { type: SchemaType.AVRO, schema: schemaText },
-        { subject: `${topic}-value`, compatibility: COMPATIBILITY.BACKWARD },
-      );
-      idByTopic.set(topic, id);
+      idByTopic.set(topic, await registerSubject(registryUrl, `${topic}-value`, schemaText));
     } catch (err) {
       throw new Error(`schema registry ${registryUrl}: cannot register ${topic}-value: ${(err as Error).message}`);
     }

@@ -24,7 +24,13 @@ export interface SentStore {
   byProviderMessageId(provider: string, providerMessageId: string): Promise<SentText | null>;
 }
 
-export async function createSentStore(db: Db): Promise<SentStore> {
+/**
+ * `historyDb` is the lead-history database; the store lives in a database of its own beside it
+ * (`<name>_sms`) so its reads never queue behind history writes (on FerretDB/SQLite each
+ * database is its own file with its own write lock).
+ */
+export async function createSentStore(historyDb: Db): Promise<SentStore> {
+  const db = historyDb.client.db(`${historyDb.databaseName}_sms`);
   const sent: Collection<SentText> = db.collection('sms_sent');
   await sent.createIndex({ phone: 1, sentAt: -1 });
   await sent.createIndex({ provider: 1, providerMessageId: 1 });
