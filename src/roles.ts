@@ -95,6 +95,10 @@ export async function startRoles(roles: Role[], config: Config, log: Logger): Pr
   let sms: Map<string, Sink> | null = null;
   const primarySink = () => (webhook ??= track(createWebhookSink(config.router.primary.buyers)));
   const searchSink = async () => (search ??= track(await step(`Elasticsearch at ${env.ES_URL}`, () => createSearchSink({ url: env.ES_URL, index: config.router.search.index }))));
+  // One sent-texts store per process, shared by every SMS sink and the webhooks in it.
+  let sent: Awaited<ReturnType<typeof createSentStore>> | null = null;
+  const sentStore = async () =>
+    (sent ??= await step('SMS sent-texts store', () => createSentStore(history.db, { windowMs: config.router.smsPolicy.dedupWindowMs, now })));
   // Every route and SMS process holds the whole opt-out list, read to its end before it starts.
   let optOuts: OptOutList | null = null;
   const optOutList = async () =>
@@ -103,7 +107,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger): Pr
     if (!sms) {
       const built = buildSmsSinks(config.router.sms.providers, {
         optOuts: await optOutList(),
-        sent: await createSentStore(history.db),
+        sent: await sentStore(),
         policy: config.router.smsPolicy,
         now,
         publicBaseUrl: env.PUBLIC_BASE_URL,
@@ -202,7 +206,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger): Pr
             replyCodec: await step('schema registry', () => createCodec<SmsReplyRecord>(env.SCHEMA_REGISTRY_URL, 'sms-reply.avsc', [topics.smsReplies])),
             optOutCodec,
             topics,
-            sent: await createSentStore(history.db),
+            sent: await sentStore(),
             history,
             db: history.db,
           }),
@@ -232,6 +236,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger): Pr
       for (const close of closers) await close().catch((err: unknown) => log.warn({ err }, 'close failed'));
       await Promise.allSettled(sinks.map((s) => s.close()));
       await optOuts?.close();
+      await sent?.close();
       await producer.disconnect();
       await history.close();
     },
