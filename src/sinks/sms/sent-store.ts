@@ -53,10 +53,12 @@ export async function createSentStore(historyDb: Db, opts: SentStoreOptions): Pr
   const now = opts.now ?? Date.now;
   const byLead = new Map<string, SentText>();
   const byPhone = new Map<string, SentText>();
+  const byMessage = new Map<string, string>(); // provider:providerMessageId → leadId
   let loadedUpTo = now() - opts.windowMs;
 
   const remember = (t: SentText) => {
     byLead.set(t._id, t);
+    byMessage.set(`${t.provider}:${t.providerMessageId}`, t._id);
     const prev = byPhone.get(t.phone);
     if (!prev || prev.sentAt <= t.sentAt) byPhone.set(t.phone, t);
   };
@@ -67,6 +69,7 @@ export async function createSentStore(historyDb: Db, opts: SentStoreOptions): Pr
     const horizon = now() - opts.windowMs;
     for (const [k, t] of byLead) if (t.sentAt < horizon) byLead.delete(k);
     for (const [k, t] of byPhone) if (t.sentAt < horizon) byPhone.delete(k);
+    for (const [k, leadId] of byMessage) if (!byLead.has(leadId)) byMessage.delete(k);
   }
   await refresh();
   const timer = setInterval(() => void refresh().catch(() => undefined), opts.refreshMs ?? 30_000);
@@ -111,8 +114,10 @@ export async function createSentStore(historyDb: Db, opts: SentStoreOptions): Pr
       pending.push(...texts);
     },
     async byProviderMessageId(provider, providerMessageId) {
-      const m = await messages.findOne({ _id: `${provider}:${providerMessageId}` });
-      return m ? (byLead.get(m.leadId) ?? (await sent.findOne({ _id: m.leadId }))) : null;
+      // Memory first: a receipt can arrive before the write-behind flush.
+      const key = `${provider}:${providerMessageId}`;
+      const leadId = byMessage.get(key) ?? (await messages.findOne({ _id: key }))?.leadId;
+      return leadId ? (byLead.get(leadId) ?? (await sent.findOne({ _id: leadId }))) : null;
     },
     async close() {
       clearInterval(timer);

@@ -5,7 +5,8 @@
  * Everything is written with acks=all before the provider gets its 2xx, so a reply is never
  * lost (a failure answers 503 and the provider retries).
  * Delivery receipts land in the lead's history once per (provider, message, status): providers
- * repeat callbacks, and a repeat must not add a second event.
+ * repeat callbacks, and a repeat must not add a second event. A receipt for a message we have
+ * no record of yet is refused (503) so the provider retries it, rather than lost.
  */
 import type { Producer } from 'kafkajs';
 import type { Db } from 'mongodb';
@@ -55,15 +56,16 @@ export function createSmsWebhookHandlers(deps: {
     },
 
     async onReceipt(receipt: DeliveryReceipt): Promise<void> {
-      const id = `${receipt.provider}:${receipt.providerMessageId}:${receipt.status}`;
+      const sent = await deps.sent.byProviderMessageId(receipt.provider, receipt.providerMessageId);
+      // Unknown message: possibly sent by another process a moment ago and not yet written.
+      // Refusing (503) makes the provider retry; accepting would lose the receipt.
+      if (!sent) throw new Error(`no record of ${receipt.provider} message ${receipt.providerMessageId} yet`);
       try {
-        await receipts.insertOne({ _id: id, at: receipt.at });
+        await receipts.insertOne({ _id: `${receipt.provider}:${receipt.providerMessageId}:${receipt.status}`, at: receipt.at });
       } catch (err) {
-        if ((err as { code?: number }).code === 11000 || /E11000|duplicate key/i.test((err as Error).message)) return; // seen before
+        if ((err as { code?: number }).code === 11000 || /E11000|duplicate key/i.test((err as Error).message)) return; // a repeat
         throw err;
       }
-      const sent = await deps.sent.byProviderMessageId(receipt.provider, receipt.providerMessageId);
-      if (!sent) return; // not one of ours (or sent before the store existed): nothing to attach it to
       deps.history.record({
         leadId: sent._id,
         type: 'status',
