@@ -66,9 +66,20 @@ export function decideRoute(lead: LeadEvent, config: RoutingConfig): RouteDecisi
   return { kind: 'routed', rule: rule.name, deliveries, skipped };
 }
 
+/** Lower-cased self sources, built once per rules object (rules are swapped whole on reload). */
+const selfSourceSets = new WeakMap<Pick<RouterFile['routing'], 'selfSources'>, Set<string>>();
+function selfSourcesOf(routing: Pick<RouterFile['routing'], 'selfSources'>): Set<string> {
+  let set = selfSourceSets.get(routing);
+  if (!set) {
+    set = new Set(routing.selfSources.map((s) => s.toLowerCase()));
+    selfSourceSets.set(routing, set);
+  }
+  return set;
+}
+
 /** A lead from the router itself or one of its destinations, or one that keeps coming back, would loop. */
 export function loopGuard(lead: LeadEvent, routing: Pick<RoutingSection, 'selfSources' | 'maxHops'>): string | null {
-  const self = new Set(routing.selfSources.map((s) => s.toLowerCase()));
+  const self = selfSourcesOf(routing);
   if (self.has(lead.source.toLowerCase())) return `loop guard: source "${lead.source}" is the router or one of its destinations`;
   if (self.has(lead.vendor.toLowerCase())) return `loop guard: vendor "${lead.vendor}" is the router or one of its destinations`;
   if (lead.hops.length > routing.maxHops) return `loop guard: ${lead.hops.length} hops exceeds the limit of ${routing.maxHops}`;
