@@ -5,6 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ingestPlugin, type IngestDeps } from './ingest-plugin.js';
+import { PATTERN_MESSAGES } from './lead-schema.js';
 import { smsWebhooksPlugin, type SmsWebhookDeps } from './sms-webhooks-plugin.js';
 
 export interface AppOptions {
@@ -29,7 +30,9 @@ export async function buildIngestApp(deps: IngestDeps, opts: AppOptions, smsWebh
         const missing = (v.params as { missingProperty?: string }).missingProperty;
         const base = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
         const field = missing ? (base ? `${base}.${missing}` : missing) : base || '(body)';
-        return { field, message: v.message ?? 'invalid' };
+        // A failed pattern is explained in words: a vendor cannot act on a raw regular expression.
+        const pattern = v.keyword === 'pattern' ? (v.params as { pattern?: string }).pattern : undefined;
+        return { field, message: (pattern && PATTERN_MESSAGES[pattern]) || v.message || 'invalid' };
       });
       // if/then wrappers add a second, vaguer error ("must match then schema"): keep the useful ones.
       const useful = fields.filter((f) => !/must match "(then|else)" schema/.test(f.message));

@@ -194,7 +194,7 @@ export const smsWebhooksPlugin: FastifyPluginAsync<SmsWebhookDeps> = async (app:
   }
 
   function publicUrl(req: FastifyRequest): string {
-    const base = deps.publicBaseUrl ? deps.publicBaseUrl.replace(/\/+$/, '') : `${req.protocol}://${req.host}`;
+    const base = deps.publicBaseUrl ? withoutTrailingSlashes(deps.publicBaseUrl) : `${req.protocol}://${req.host}`;
     return base + req.url;
   }
 
@@ -407,13 +407,21 @@ function header(req: FastifyRequest, name: string): string | undefined {
  * without ":443"/":80" over the years (twilio-node's validateRequest accepts either), so try both.
  */
 export function twilioUrlCandidates(url: string): string[] {
-  const m = /^(https?):\/\/([^/?#:]+)(:\d+)?(.*)$/i.exec(url);
+  // [\s\S]* rather than .*: the tail can never fail, so the host run is never re-split (linear time).
+  const m = /^(https?):\/\/([^/?#:]+)(:\d+)?([\s\S]*)$/i.exec(url);
   if (!m) return [url];
   const [, scheme = '', host = '', port, rest = ''] = m;
   const defaultPort = scheme.toLowerCase() === 'https' ? ':443' : ':80';
   if (!port) return [url, `${scheme}://${host}${defaultPort}${rest}`];
   if (port === defaultPort) return [url, `${scheme}://${host}${rest}`];
   return [url];
+}
+
+/** "https://x.example//" → "https://x.example"; a loop: /\/+$/ is quadratic on a long slash run not at the end. */
+function withoutTrailingSlashes(url: string): string {
+  let end = url.length;
+  while (end > 0 && url.charCodeAt(end - 1) === 0x2f) end--;
+  return url.slice(0, end);
 }
 
 function sendError(reply: FastifyReply, kind: SmsProviderWebhookConfig['kind'] | undefined, err: WebhookError): FastifyReply {

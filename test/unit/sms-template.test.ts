@@ -129,6 +129,71 @@ describe('first message template', () => {
     assert.equal(m.shortened, false);
   });
 
+  test('links, e-mail addresses and phone numbers in a value never reach the text', () => {
+    const leaks: Array<[string, RegExp]> = [
+      ['Win cash at evil.example', /evil|example/i],
+      ['Driver - visit http://x.y/z today', /x\.y|http/i],
+      ['Cashier www.x.com', /www|x\.com/i],
+      ['Nurse (apply: jobs@evil.example)', /@|evil/i],
+      ['Call 0800 999 1234', /0800|999|1234/],
+      ['Driver +1 415 555 0132', /415|555|0132/],
+      ['Picker (415) 555-0132', /415|555|0132/],
+      ['Packer 4155550132', /4155550132/],
+      ['Stocker ０８００ ９９９ １２３４', /[0-9０-９]{3}/],
+      ['Guard evil．example', /evil|example/i],
+      ['Cook bit.ly/abc', /bit\.ly|abc/i],
+      ['Clerk EVIL.EXAMPLE.', /evil|example/i],
+    ];
+    for (const [raw, leak] of leaks) {
+      for (const l of [lead({ enriched: false, raw }), lead({ canonical: null, raw }), lead({ canonical: raw })]) {
+        const m = composeFirstMessage(l);
+        assert.doesNotMatch(m.text, leak, `${raw} → ${m.text}`);
+        assert.doesNotMatch(m.values.jobTitle, leak, raw);
+      }
+    }
+    assert.equal(composeFirstMessage(lead({ enriched: false, raw: 'Win cash at evil.example' })).values.jobTitle, 'Win cash at');
+    assert.equal(composeFirstMessage(lead({ enriched: false, raw: 'Call 0800 999 1234' })).values.jobTitle, 'Call');
+  });
+
+  test('names and cities are scrubbed the same way', () => {
+    const m = composeFirstMessage(lead({ first: 'evil.example', city: 'Austin 0800 999 1234' }));
+    assert.equal(m.values.firstName, 'there');
+    assert.equal(m.values.city, 'Austin');
+    assert.doesNotMatch(m.text, /evil|0800/);
+    assert.equal(composeFirstMessage(lead({ first: 'jane@evil.example' })).values.firstName, 'there');
+  });
+
+  test('normal titles, numbers that are not phone numbers and dotted abbreviations stay', () => {
+    assert.equal(cleanRawJobTitle('CNA - Nights'), 'CNA');
+    assert.equal(cleanRawJobTitle('RN 3.5 yrs'), 'RN 3.5 yrs');
+    assert.equal(cleanRawJobTitle('Level 2 Tech 2024'), 'Level 2 Tech 2024');
+    assert.equal(cleanRawJobTitle('Route 66 Driver'), 'Route 66 Driver');
+    assert.equal(cleanRawJobTitle('U.S. Army Recruiter'), 'U.S. Army Recruiter');
+    assert.equal(cleanRawJobTitle('Sr. Accountant'), 'Sr. Accountant');
+    assert.equal(cleanRawJobTitle('401k Plan Administrator'), '401k Plan Administrator');
+    assert.equal(composeFirstMessage(lead({ canonical: 'Certified Nursing Assistant' })).values.jobTitle, 'Certified Nursing Assistant');
+    assert.equal(composeFirstMessage(lead({ city: 'St. Louis' })).values.city, 'St. Louis');
+  });
+
+  test('contact scrubbing patterns are linear: 16 KB adversarial values are handled whole', () => {
+    const adversarial = [
+      '1 '.repeat(8_000),
+      '1.'.repeat(8_000) + 'a',
+      'a.'.repeat(8_000) + '!',
+      '('.repeat(16_000),
+      '1,'.repeat(8_000) + 'x',
+      ' '.repeat(16_000) + 'x',
+      '-'.repeat(16_000) + 'x',
+      'a'.repeat(16_000) + '@',
+    ];
+    for (const raw of adversarial) {
+      // The values go through every cleaner; a quadratic pattern here would take seconds, not ms.
+      const m = composeFirstMessage(lead({ first: raw, raw, canonical: null, city: raw }));
+      assert.match(m.text, optOut);
+      assert.doesNotMatch(m.text, /\d{7}/);
+    }
+  });
+
   test('default template is the documented one', () => {
     assert.match(DEFAULT_FIRST_MESSAGE_TEMPLATE, /\{firstName\}.*\{jobTitle\}.*\{city\}.*STOP/);
   });

@@ -13,18 +13,21 @@
  *                 refused: "Nurse Manager" is not a nurse, "Manufacturing Engineer" not production.
  *   3. typo       words not in the vocabulary are corrected to a unique vocabulary word one edit away
  *                 (two for long words), plurals singularized, and 1–2 rerun, slightly discounted.
- *   4. fuzzy      fuse.js over all phrases, strict threshold, for what the token passes cannot split.
+ *   4. fuzzy      fuse.js over the phrases that could still qualify (job-title-fuzzy.ts), strict
+ *                 threshold, for what the token passes cannot split. At most MAX_FUZZY_SEGMENTS
+ *                 segments per title get this pass: it is the expensive one, and junk titles
+ *                 (unique, so never cached) would otherwise pay it for every fragment.
  *
  * Across segments the most confident match wins, specific phrases before generic ones ("Team
  * Member" loses to "Warehouse"), earlier segments on ties. Below `minScore` the answer is
  * `canonical: null`: spam ("Make $$$ from home") leaves no occupation words and gets no guess.
  * Results are cached per raw title, since the same ad titles arrive over and over.
  */
-import Fuse from 'fuse.js';
 import { LRUCache } from 'lru-cache';
 import type { JobTitleEnrichment } from '../../lead.js';
 import { loadJobTitleData, STOPWORDS, type JobTitleData, type TitlePhrase } from './job-title-data.js';
-import { editDistance } from './edit-distance.js';
+import { createFuzzyPhraseIndex } from './job-title-fuzzy.js';
+import { createTypoCorrector } from './job-title-typos.js';
 import { segmentTitle } from './job-title-text.js';
 
 export interface JobTitleNormalizerOptions {
@@ -55,48 +58,16 @@ const EXACT_SCORE = 1;
 const GENERIC_EXACT_SCORE = 0.85;
 const TYPO_FACTOR = 0.9;
 const GENERIC_FACTOR = 0.9;
-const FUSE_THRESHOLD = 0.2;
 const MAX_TITLE_LENGTH = 200;
+/** Real titles put the job in the first segments; the rest is brand, shift and pitch. */
+const MAX_FUZZY_SEGMENTS = 4;
 
 export function createJobTitleNormalizer(opts: JobTitleNormalizerOptions = {}): JobTitleNormalizer {
   const data = opts.data ?? loadJobTitleData(opts.dataDir);
   const minScore = opts.minScore ?? 0.6;
   const cache = new LRUCache<string, JobTitleEnrichment>({ max: opts.cacheSize ?? 20_000 });
-  const fuse = new Fuse(
-    data.phrases.map((p) => ({ text: p.tokens.join(' '), phrase: p })),
-    { keys: ['text'], includeScore: true, threshold: FUSE_THRESHOLD, ignoreLocation: true, minMatchCharLength: 3 },
-  );
-  const vocabularyByLength = indexByLength(data.vocabulary);
-  // Unknown tokens are unbounded (names, places, garbage): remember corrections in a bounded cache.
-  const corrections = new LRUCache<string, { to: string | null }>({ max: 50_000 });
-
-  /** The vocabulary word a token most likely meant, or null when none is close and unique. */
-  function correct(token: string): string | null {
-    if (data.vocabulary.has(token) || STOPWORDS.has(token)) return token;
-    const cached = corrections.get(token);
-    if (cached !== undefined) return cached.to;
-    let answer: string | null = null;
-    if (token.length > 3 && token.endsWith('s') && data.vocabulary.has(token.slice(0, -1))) answer = token.slice(0, -1);
-    else if (token.length >= 5 && token.length <= 24) {
-      const max = token.length >= 9 ? 2 : 1;
-      let best = max + 1;
-      let bestWord: string | null = null;
-      let tie = false;
-      for (let len = token.length - max; len <= token.length + max; len++) {
-        for (const word of vocabularyByLength.get(len) ?? []) {
-          const d = editDistance(token, word, max);
-          if (d < best) {
-            best = d;
-            bestWord = word;
-            tie = false;
-          } else if (d === best) tie = true;
-        }
-      }
-      if (bestWord !== null && !tie && best <= max) answer = bestWord;
-    }
-    corrections.set(token, { to: answer });
-    return answer;
-  }
+  const fuzzy = createFuzzyPhraseIndex(data.phrases);
+  const correct = createTypoCorrector(data.vocabulary, STOPWORDS);
 
   function exactCandidate(tokens: readonly string[], segment: number, factor: number): Candidate | null {
     if (tokens.length === 0) return null;
@@ -158,7 +129,7 @@ export function createJobTitleNormalizer(opts: JobTitleNormalizerOptions = {}): 
     return tokens;
   }
 
-  function candidatesFor(segment: readonly string[], index: number): Candidate[] {
+  function candidatesFor(segment: readonly string[], index: number, budget: { fuzzy: number }): Candidate[] {
     const out: Candidate[] = [];
     const withoutNoise = data.noise.remove(segment);
     const clean = dropPlaceTail(data.brands.remove(withoutNoise));
@@ -185,18 +156,10 @@ export function createJobTitleNormalizer(opts: JobTitleNormalizerOptions = {}): 
       if (out.length > 0) return out;
     }
 
-    const query = clean.filter((t) => !STOPWORDS.has(t)).join(' ');
-    // Fuse's bitap cost grows with the query; no phrase we know is longer than ~40 characters.
-    if (query.length >= 4 && query.length <= 60) {
-      const hit = fuse.search(query, { limit: 1 })[0];
-      if (hit?.score !== undefined && hit.score <= FUSE_THRESHOLD) {
-        const phrase = hit.item.phrase;
-        // Fuse also finds a query inside a longer phrase ("call" in "call center") and a phrase
-        // inside a longer query; discount by how much of the longer of the two went unmatched.
-        const lengthRatio = Math.min(hit.item.text.length, query.length) / Math.max(hit.item.text.length, query.length);
-        out.push({ phrase, score: (1 - hit.score) * 0.85 * lengthRatio, segment: index, size: phrase.content.length, contiguous: true });
-      }
-    }
+    if (budget.fuzzy <= 0) return out;
+    budget.fuzzy--;
+    const hit = fuzzy.search(clean.filter((t) => !STOPWORDS.has(t)).join(' '));
+    if (hit) out.push({ phrase: hit.phrase, score: hit.score, segment: index, size: hit.phrase.content.length, contiguous: true });
     return out;
   }
 
@@ -210,8 +173,9 @@ export function createJobTitleNormalizer(opts: JobTitleNormalizerOptions = {}): 
 
   function match(raw: string): JobTitleEnrichment {
     let best: Candidate | null = null;
+    const budget = { fuzzy: MAX_FUZZY_SEGMENTS };
     segmentTitle(raw, data.expand).forEach((segment, i) => {
-      for (const c of candidatesFor(segment, i)) if (c.score >= minScore && (!best || better(c, best))) best = c;
+      for (const c of candidatesFor(segment, i, budget)) if (c.score >= minScore && (!best || better(c, best))) best = c;
     });
     const found = best as Candidate | null;
     if (!found) return { raw, canonical: null, category: null, score: null };
@@ -230,14 +194,4 @@ export function createJobTitleNormalizer(opts: JobTitleNormalizerOptions = {}): 
       return result;
     },
   };
-}
-
-function indexByLength(words: Iterable<string>): Map<number, string[]> {
-  const byLength = new Map<number, string[]>();
-  for (const w of words) {
-    const list = byLength.get(w.length) ?? [];
-    list.push(w);
-    byLength.set(w.length, list);
-  }
-  return byLength;
 }

@@ -1,6 +1,6 @@
 /**
  * The first text a lead receives, composed from a template with {firstName}, {jobTitle} and
- * {city}. Three promises:
+ * {city}. Four promises:
  *  1. No broken text: a missing or junk value gets a fallback ("Hi there,", "near you"), never
  *     "Hi ," or "near null".
  *  2. Opt-out wording is always there: carriers filter (and regulators fine) messages without
@@ -13,8 +13,11 @@
  *     one character does not switch the whole message to UCS-2 (70 characters); Twilio's "smart
  *     encoding" does the same. A template that still needs UCS-2 (an emoji) was chosen that way:
  *     its values are not gutted to squeeze into 70 characters.
+ *  4. No links or numbers of the lead's making: URLs, e-mail addresses and phone-like digit runs
+ *     are taken out of every value (contact-scrub.ts), so a lead cannot make us text them.
  */
 import type { Lead } from '../../lead.js';
+import { stripContactInfo } from './contact-scrub.js';
 import { countSegments, isGsm7, isGsm7Char, type SegmentCount } from './segments.js';
 
 export const DEFAULT_FIRST_MESSAGE_TEMPLATE =
@@ -73,7 +76,7 @@ export function render(template: string, values: TemplateValues): string {
   return template
     .replace(/\{(firstName|jobTitle|city)\}/g, (_, k: Placeholder) => values[k])
     .replace(/[ \t]{2,}/g, ' ')
-    .replace(/ +([,.!?;:])/g, '$1') // an empty fallback must not leave "Hi ,"
+    .replace(/ ([,.!?;:])/g, '$1') // an empty fallback must not leave "Hi ," (spaces are single by now)
     .trim();
 }
 
@@ -138,11 +141,7 @@ const JUNK_NAMES = new Set(['test', 'n/a', 'na', 'none', 'null', 'undefined', 'u
 
 export function cleanFirstName(raw: string | null | undefined): string | null {
   if (!raw) return null;
-  let s = toGsmFriendly(raw.normalize('NFC'))
-    .replace(/[^\p{L}\p{M}' .-]/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .replace(/^[-'. ]+|[-' ]+$/g, '');
+  let s = trimSet(toGsmFriendly(stripContactInfo(raw)).replace(/[^\p{L}\p{M}' .-]/gu, ' ').replace(/\s+/g, ' '), "-'. ", "-' ");
   // A long name: its first part ("Mary-Kate Elizabeth" → "Mary"); a name cut mid-word reads worse than "there".
   if (s.length > 20) s = s.split(/[ -]/)[0] ?? s;
   if (s.length > 20) return null;
@@ -152,22 +151,18 @@ export function cleanFirstName(raw: string | null | undefined): string | null {
 
 export function cleanCity(raw: string | null | undefined): string | null {
   if (!raw) return null;
-  const s = toGsmFriendly(raw.normalize('NFC'))
-    .replace(/[^\p{L}\p{M}\p{N}' .,-]/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .replace(/[ ,.-]+$/g, '');
+  const s = trimSet(toGsmFriendly(stripContactInfo(raw)).replace(/[^\p{L}\p{M}\p{N}' .,-]/gu, ' ').replace(/\s+/g, ' '), ' ', ' ,.-');
   if (!/\p{L}{2}/u.test(s) || /^(null|undefined|unknown|n\/a)$/i.test(s)) return null;
   return fixCase(s, false);
 }
 
 function cleanCanonicalTitle(raw: string): string | null {
-  const s = toGsmFriendly(raw).replace(/\s+/g, ' ').trim().replace(/\s+jobs?$/i, '');
+  const s = toGsmFriendly(stripContactInfo(raw)).replace(/ jobs?$/i, '');
   return s && /\p{L}/u.test(s) ? s : null;
 }
 
 /** Words in a job ad title that describe the ad, not the job. */
-const AD_NOISE = new RegExp(
+export const AD_NOISE = new RegExp(
   '\\b(' +
     [
       'full[- ]?time', 'part[- ]?time', 'ft', 'pt', 'prn', 'per diem', 'temp(orary)?', 'seasonal',
@@ -187,19 +182,20 @@ const AD_NOISE = new RegExp(
  */
 export function cleanRawJobTitle(raw: string | null | undefined): string | null {
   if (!raw) return null;
-  let s = toGsmFriendly(raw.normalize('NFC'))
-    .replace(/\([^)]*\)|\[[^\]]*\]/g, ' ')
+  // Links and phone numbers go first, before splitting or the 40-character cut can hide them.
+  let s = toGsmFriendly(stripContactInfo(raw))
+    .replace(/\([^()]*\)|\[[^[\]]*\]/g, ' ')
     .split(/\s[-–—|/]\s|[|!,;:]|\s\/|\/\s/)[0] ?? '';
   s = s
     .replace(/\$\s?\d[\d,.]*(\s*(\/|per)\s*(hr|hour|h|wk|week|yr|year|annually))?\+?/gi, ' ')
-    .replace(/\b\d[\d,.]*\s*(\/|per)\s*(hr|hour|h)\b/gi, ' ')
+    // The rate suffix is optional so a digit run is consumed whole, once (linear); \b by hand.
+    .replace(/\d[\d,.]*(\s*(?:\/|per)\s*(?:hr|hour|h)\b)?/gi, (m, rate?: string, at = 0, all = '') => (rate && !/\w/.test(all.charAt(at - 1)) ? ' ' : m))
     .replace(AD_NOISE, ' ')
     .replace(/[^\p{L}\p{M}\p{N}&'+#. -]/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .replace(/^[-&+.' ]+|[-&+.' ]+$/g, '')
-    .replace(/\s+jobs?$/i, '');
-  if (s.length > 40) s = s.slice(0, 40).replace(/\s+\S*$/, '');
+    .replace(/\s+/g, ' ');
+  s = trimSet(s, "-&+.' ", "-&+.' ").replace(/ jobs?$/i, '');
+  const lastSpace = s.length > 40 ? s.lastIndexOf(' ', 39) : -1;
+  if (s.length > 40) s = s.slice(0, lastSpace > 0 ? lastSpace : 40); // whole words when it can
   if (!/\p{L}{2}/u.test(s)) return null;
   return fixCase(s, true);
 }
@@ -218,6 +214,15 @@ function fixCase(s: string, keepAcronyms: boolean): string {
     if (keepAcronyms && allUpper && w.length <= 3) return w;
     return w.charAt(0).toUpperCase() + w.slice(1).toLowerCase();
   });
+}
+
+/** Strips characters of `lead` from the start and of `trail` from the end; a loop, as `[…]+$` is quadratic. */
+function trimSet(s: string, lead: string, trail: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && lead.includes(s[start]!)) start++;
+  while (end > start && trail.includes(s[end - 1]!)) end--;
+  return s.slice(start, end);
 }
 
 const GSM_LOOKALIKES: Record<string, string> = {
