@@ -12,25 +12,29 @@ import {
   type SmsAdapterConfigInput,
   type SmsMessage,
 } from '../../src/sinks/sms/adapters/index.js';
-import { parseMessageXml } from '../../src/sinks/sms/adapters/xml-codec.js';
-import { verifyTwilioSignature } from '../../src/sinks/sms/signature.js';
-import type { FaultServer } from '../../sandbox/fault-server.js';
-import { startJsonSmsSandbox, startTwilioSandbox, startXmlSmsSandbox, type TwilioSandbox } from '../../sandbox/sms-providers.js';
+import { call, createProviderPool } from '../../src/sinks/sms/adapters/http.js';
+import { buildLookupXml, parseLookupXml, parseMessageXml } from '../../src/sinks/sms/adapters/xml-codec.js';
+import { startJsonSmsSandbox, startTwilioSandbox, startXmlSmsSandbox, type SmsSandbox } from '../../sandbox/sms-providers.js';
 
 const ACCOUNT_SID = 'AC0123456789abcdef0123456789abcdef';
 const AUTH_TOKEN = 'twilio-test-token';
 const API_KEY = 'test-api-key';
 
 let counter = 0;
+/** A fresh lead and a fresh phone each time: Twilio lookups go by phone, so tests must not share one. */
 function message(overrides: Partial<SmsMessage> = {}): SmsMessage {
-  const leadId = `0190a1b2-0000-7000-8000-${String(++counter).padStart(12, '0')}`;
-  return { leadId, to: '+14155550123', body: 'Hi Ana, Cashier jobs near Austin are hiring now. Reply STOP to opt out.', idempotencyKey: `${leadId}:sms:test`, ...overrides };
+  const n = ++counter;
+  const leadId = `0190a1b2-0000-7000-8000-${String(n).padStart(12, '0')}`;
+  const to = `+1415555${String(n).padStart(4, '0')}`;
+  return { leadId, to, body: 'Hi Ana, Cashier jobs near Austin are hiring now. Reply STOP to opt out.', idempotencyKey: `${leadId}:sms:test`, ...overrides };
 }
+
+const lookupOf = (msg: SmsMessage, since = Date.now() - 5_000) => ({ to: msg.to, idempotencyKey: msg.idempotencyKey, since });
 
 interface Provider {
   kind: 'twilio' | 'json' | 'xml';
-  start(): Promise<FaultServer>;
-  config(server: FaultServer, overrides?: Record<string, unknown>): SmsAdapterConfigInput;
+  start(): Promise<SmsSandbox>;
+  config(server: SmsSandbox, overrides?: Record<string, unknown>): SmsAdapterConfigInput;
   badCredentials: Record<string, unknown>;
   /** The To/From/Body the provider received, read back from its wire format. */
   decode(body: string): { to: string; from: string; text: string };
@@ -72,15 +76,25 @@ const providers: Provider[] = [
   },
 ];
 
+async function until(cond: () => boolean, ms = 3_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), 'condition not met in time');
+}
+
 for (const p of providers) {
   describe(`${p.kind} adapter against its sandbox`, () => {
-    let server: FaultServer;
+    let server: SmsSandbox;
     let adapter: SmsAdapter;
     const extra: SmsAdapter[] = [];
     const make = (o?: Record<string, unknown>): SmsAdapter => {
       const a = createAdapter(p.config(server, o));
       extra.push(a);
       return a;
+    };
+    const failed = (res: Awaited<ReturnType<SmsAdapter['send']>>) => {
+      assert.equal(res.ok, false, JSON.stringify(res));
+      return res as Extract<typeof res, { ok: false }>;
     };
 
     before(async () => {
@@ -93,128 +107,140 @@ for (const p of providers) {
     });
 
     test('healthy: ok with the provider id, wire format as documented, lead id recorded', async () => {
-      server.setMode('healthy');
+      await server.setMode('healthy');
       const msg = message({ body: 'Tom & Jerry <jobs> "quoted" café' });
       const res = await adapter.send(msg);
-      assert.equal(res.ok, true, JSON.stringify(res));
-      assert.ok(res.ok && res.providerMessageId.length > 0);
+      assert.ok(res.ok && res.providerMessageId.length > 0, JSON.stringify(res));
       assert.equal(adapter.kind, p.kind);
       const rec = server.received.find((r) => r.leadId === msg.leadId);
       assert.ok(rec, 'sandbox recorded the request under the lead id');
       assert.equal(rec.accepted, true);
       assert.equal(rec.duplicate, false);
       assert.deepEqual(p.decode(rec.body), { to: msg.to, from: common.from, text: msg.body });
+      assert.equal(server.sent.at(-1)?.id, res.providerMessageId);
     });
 
-    test('error500: not ok, retriable', async () => {
-      server.setMode('error500');
-      const res = await adapter.send(message());
-      server.setMode('healthy');
-      assert.equal(res.ok, false);
-      assert.ok(!res.ok && res.retriable && res.status === 500, JSON.stringify(res));
+    test('refused connection: retriable and certainly not sent; answers again once the port is back', async () => {
+      await server.setMode('refuse');
+      const res = failed(await make().send(message()));
+      await server.setMode('healthy');
+      assert.ok(res.retriable && !res.uncertain && res.status === undefined, JSON.stringify(res));
+      assert.match(res.error, /not sent.*ECONNREFUSED/);
+      assert.equal((await make().send(message())).ok, true, 'same port, listening again');
     });
 
-    test('malformed 200 answer: not ok, retriable', async () => {
-      server.setMode('malformed');
-      const res = await adapter.send(message());
-      server.setMode('healthy');
-      assert.ok(!res.ok && res.retriable, JSON.stringify(res));
-      assert.match(!res.ok ? res.error : '', /unexpected answer/);
-    });
-
-    test('down: not ok, retriable, without waiting for the timeout', async () => {
-      server.setMode('down');
+    test('down (request read, connection dropped): retriable, uncertain, without waiting for the timeout', async () => {
+      await server.setMode('down');
       const started = performance.now();
-      const res = await make({ timeoutMs: 10_000 }).send(message());
+      const res = failed(await make({ timeoutMs: 10_000 }).send(message()));
       const elapsed = performance.now() - started;
-      server.setMode('healthy');
-      assert.ok(!res.ok && res.retriable, JSON.stringify(res));
+      await server.setMode('healthy');
+      assert.ok(res.retriable && res.uncertain, JSON.stringify(res));
       assert.ok(elapsed < 5_000, `a dead peer is reported at once, took ${elapsed} ms`);
     });
 
-    test('slow beyond the timeout: not ok, retriable, says timeout', async () => {
-      server.setMode('slow', 1_500);
-      const res = await make({ timeoutMs: 150 }).send(message());
-      server.setMode('healthy');
-      assert.ok(!res.ok && res.retriable, JSON.stringify(res));
-      assert.match(!res.ok ? res.error : '', /timeout/i);
-    });
-
-    test('bad credentials: not ok, not retriable (401)', async () => {
-      const res = await make(p.badCredentials).send(message());
-      assert.ok(!res.ok && !res.retriable && res.status === 401, JSON.stringify(res));
-    });
-
-    test('invalid number: not ok, not retriable (400)', async () => {
-      const res = await adapter.send(message({ to: '555-0123' }));
-      assert.ok(!res.ok && !res.retriable && res.status === 400, JSON.stringify(res));
-    });
-
-    test('repeated idempotency key: same id, marked duplicate by the provider', async () => {
+    test('slow beyond the timeout: uncertain, says timeout; the text did go out and lookup finds it', async () => {
+      await server.setMode('slow', 400);
       const msg = message();
-      const first = await adapter.send(msg);
-      const second = await adapter.send(msg);
-      assert.ok(first.ok && second.ok);
-      assert.equal(second.providerMessageId, first.providerMessageId);
-      const other = await adapter.send(message());
-      assert.ok(other.ok && other.providerMessageId !== first.providerMessageId, 'a new key gets a new id');
-      const recs = server.received.filter((r) => r.leadId === msg.leadId);
-      assert.deepEqual(recs.map((r) => r.duplicate), [false, true]);
+      const res = failed(await make({ timeoutMs: 150 }).send(msg));
+      assert.ok(res.retriable && res.uncertain, JSON.stringify(res));
+      assert.match(res.error, /timeout/i);
+      await until(() => server.sent.some((t) => t.key === msg.idempotencyKey));
+      await server.setMode('healthy');
+      const found = await adapter.lookup(lookupOf(msg));
+      assert.deepEqual(found, { found: true, providerMessageId: server.sent.find((t) => t.key === msg.idempotencyKey)?.id });
     });
+
+    test('error500: retriable, certain', async () => {
+      await server.setMode('error500');
+      const res = failed(await adapter.send(message()));
+      await server.setMode('healthy');
+      assert.ok(res.retriable && !res.uncertain && res.status === 500, JSON.stringify(res));
+    });
+
+    test('malformed 2xx answer: retriable, uncertain', async () => {
+      await server.setMode('malformed');
+      const res = failed(await adapter.send(message()));
+      await server.setMode('healthy');
+      assert.ok(res.retriable && res.uncertain && res.status === 200, JSON.stringify(res));
+      assert.match(res.error, /unexpected answer/);
+    });
+
+    test('bad credentials (401) and invalid number (400): not retriable, certain', async () => {
+      const auth = failed(await make(p.badCredentials).send(message()));
+      assert.ok(!auth.retriable && !auth.uncertain && auth.status === 401, JSON.stringify(auth));
+      const number = failed(await adapter.send(message({ to: '555-0123' })));
+      assert.ok(!number.retriable && !number.uncertain && number.status === 400, JSON.stringify(number));
+    });
+
+    test('lookup: finds a sent message, not one never sent, nor one the provider failed', async () => {
+      const msg = message();
+      const sent = await adapter.send(msg);
+      assert.ok(sent.ok);
+      assert.deepEqual(await adapter.lookup(lookupOf(msg)), { found: true, providerMessageId: sent.providerMessageId });
+      assert.deepEqual(await adapter.lookup(lookupOf(message())), { found: false });
+      const text = server.sent.find((t) => t.id === sent.providerMessageId);
+      assert.ok(text);
+      text.status = 'failed';
+      assert.deepEqual(await adapter.lookup(lookupOf(msg)), { found: false }, 'a failed message reached nobody');
+      text.status = 'delivered';
+    });
+
+    for (const mode of ['down', 'refuse', 'error500', 'malformed', 'slow'] as const) {
+      test(`lookup when the provider is ${mode}: unknown, with a reason`, async () => {
+        const msg = message();
+        assert.ok((await adapter.send(msg)).ok);
+        await server.setMode(mode, 400);
+        const res = await make({ timeoutMs: 150 }).lookup(lookupOf(msg));
+        await server.setMode('healthy');
+        assert.equal(res.found, 'unknown', JSON.stringify(res));
+        assert.ok(res.found === 'unknown' && res.reason.length > 0);
+      });
+    }
   });
 }
 
-describe('twilio sandbox delivery receipts', () => {
-  let sandbox: TwilioSandbox;
-  let adapter: SmsAdapter;
-  let hook: http.Server;
-  let hookUrl: string;
-  const arrived: { headers: http.IncomingHttpHeaders; body: string }[] = [];
-
-  before(async () => {
-    sandbox = await startTwilioSandbox({ port: 0, accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
-    adapter = createAdapter(providers[0]!.config(sandbox));
-    hook = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      req.on('end', () => {
-        arrived.push({ headers: req.headers, body });
-        res.writeHead(204).end();
-      });
+describe('certain vs uncertain, at the pool', () => {
+  test('a call that timed out waiting for a free connection was never sent; the one on the connection may have been', async () => {
+    const server = http.createServer((req, res) => {
+      req.resume();
+      setTimeout(() => res.end('late'), 500);
     });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/webhooks/sms/twilio/status?x=1`;
-  });
-  after(async () => {
-    await adapter.close();
-    await sandbox.close();
-    await new Promise((r) => hook.close(r));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const pool = createProviderPool({ baseUrl, connections: 1, timeoutMs: 150 });
+    try {
+      const [onSocket, queued] = await Promise.all([
+        call(pool, { method: 'POST', path: '/', headers: {}, body: 'a' }, 150),
+        call(pool, { method: 'POST', path: '/', headers: {}, body: 'b' }, 150),
+      ]);
+      assert.ok(!onSocket.answered && onSocket.uncertain, JSON.stringify(onSocket));
+      assert.ok(!queued.answered && !queued.uncertain, JSON.stringify(queued));
+    } finally {
+      await pool.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
-  test('off by default: no receipt is sent', async () => {
-    const res = await adapter.send(message({ statusCallbackUrl: hookUrl }));
-    assert.ok(res.ok);
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal(arrived.length, 0);
-    assert.equal(sandbox.receipts.length, 0);
+  test('an unknown host: certainly not sent', async () => {
+    const pool = createProviderPool({ baseUrl: 'http://sms-provider.invalid', connections: 1, timeoutMs: 2_000 });
+    try {
+      const out = await call(pool, { method: 'GET', path: '/', headers: {} }, 2_000);
+      assert.ok(!out.answered && !out.uncertain, JSON.stringify(out));
+    } finally {
+      await pool.close();
+    }
   });
+});
 
-  test('when on: a signed "delivered" receipt for the message reaches StatusCallback', async () => {
-    sandbox.setDeliveryReceipts(true, 10);
-    const res = await adapter.send(message({ statusCallbackUrl: hookUrl }));
-    assert.ok(res.ok);
-    // Wait for both ends: the hook has the request, and the sandbox has read the hook's answer.
-    for (let i = 0; i < 250 && (arrived.length === 0 || sandbox.receipts[0]?.status == null); i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(arrived.length, 1);
-    const got = arrived[0]!;
-    const params = Object.fromEntries(new URLSearchParams(got.body));
-    assert.equal(params.MessageSid, res.providerMessageId);
-    assert.equal(params.MessageStatus, 'delivered');
-    const signature = got.headers['x-twilio-signature'] as string;
-    assert.equal(verifyTwilioSignature({ authToken: AUTH_TOKEN, url: hookUrl, params, signature }), true);
-    assert.equal(verifyTwilioSignature({ authToken: 'other', url: hookUrl, params, signature }), false);
-    assert.equal(sandbox.receipts[0]?.status, 204);
-  });
+test('xml lookup documents: none, one and several messages read as lists; anything else is not one', () => {
+  const one = { messageId: '00123', to: '+14155550123', status: 'sent' };
+  assert.deepEqual(parseLookupXml(buildLookupXml([])), []);
+  assert.deepEqual(parseLookupXml(buildLookupXml([one])), [one]);
+  assert.deepEqual(parseLookupXml(buildLookupXml([one, { messageId: 'B', to: '+1' }])), [one, { messageId: 'B', to: '+1' }]);
+  assert.equal(parseLookupXml('<response><status>ERROR</status><code>AUTH</code></response>'), null);
+  assert.equal(parseLookupXml(buildLookupXml([one]).slice(0, -20)), null);
 });
 
 describe('adapter config', () => {

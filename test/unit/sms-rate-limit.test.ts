@@ -139,6 +139,7 @@ describe('rate limiter (token bucket + concurrency)', () => {
         sentAt.push(clock.now());
         return { ok: true, providerMessageId: m.leadId };
       },
+      lookup: async () => ({ found: false }),
       close: async () => void (closed = true),
     };
     const paced = withRateLimit(raw, createRateLimiter({ ratePerSecond: 2, concurrency: 5, now: clock.now, sleep: clock.sleep }));

@@ -77,11 +77,12 @@ export function createRateLimiter(opts: RateLimitOptions): RateLimiter {
   };
 }
 
-/** Wraps an adapter so every send is paced; close() is passed through. */
+/** Wraps an adapter so every send is paced; lookups (rare, after a crash) and close() are passed through. */
 export function withRateLimit(adapter: SmsAdapter, limiter: RateLimiter): SmsAdapter {
   return {
     kind: adapter.kind,
     send: (msg) => limiter.schedule(() => adapter.send(msg)),
+    lookup: (q) => adapter.lookup(q),
     close: () => adapter.close(),
   };
 }

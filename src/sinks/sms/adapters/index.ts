@@ -1,7 +1,7 @@
 /**
  * Builds an SMS adapter from config. The config is a discriminated union on `kind`, validated
  * here, so a typo in a provider's config fails at start-up with every problem listed, before any
- * lead is consumed. The adapter comes back already paced (rate + concurrency).
+ * lead is consumed. The adapter comes back with its sends paced (rate + concurrency).
  */
 import { z } from 'zod';
 import type { SmsAdapter } from './adapter.js';
@@ -10,7 +10,7 @@ import { createTwilioAdapter, twilioAdapterConfigSchema } from './twilio.js';
 import { createXmlAdapter, xmlAdapterConfigSchema } from './xml.js';
 import { createRateLimiter, withRateLimit } from '../rate-limit.js';
 
-export type { SmsAdapter, SmsAdapterKind, SmsMessage, SmsSendResult } from './adapter.js';
+export type { SmsAdapter, SmsAdapterKind, SmsLookupQuery, SmsLookupResult, SmsMessage, SmsSendResult } from './adapter.js';
 export { twilioAdapterConfigSchema, jsonAdapterConfigSchema, xmlAdapterConfigSchema };
 
 export const smsAdapterConfigSchema = z
@@ -37,7 +37,11 @@ export function parseSmsAdapterConfig(input: unknown): SmsAdapterConfig {
   return parsed.data;
 }
 
-/** Validates cfg, builds the provider's adapter and wraps it in its rate limiter. Throws SmsAdapterConfigError. */
+/**
+ * Validates cfg, builds the provider's adapter and wraps its sends in the rate limiter (lookups
+ * pass through unpaced: they are not messages, and the pool's connection cap bounds them).
+ * Throws SmsAdapterConfigError.
+ */
 export function createAdapter(cfg: SmsAdapterConfigInput): SmsAdapter {
   const c = parseSmsAdapterConfig(cfg);
   const raw = buildRaw(c);

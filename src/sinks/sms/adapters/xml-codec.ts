@@ -7,7 +7,7 @@
  * and a truncated answer must be told apart from a complete one (XMLValidator does that). It is
  * dependency-light, typed, widely used (the AWS SDK reads XML with it) and caps DOCTYPE entity
  * expansion by default, which matters when parsing what a third party sends us.
- * Writing is a template plus escaping: five fixed elements need no builder.
+ * Writing is a template plus escaping: a few fixed elements need no builder.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
@@ -16,7 +16,7 @@ export interface XmlMessage {
   to: string;
   from: string;
   text: string;
-  /** The idempotency key: the provider de-duplicates on it. */
+  /** The idempotency key: the provider keeps it so the message can be looked up (it does not de-duplicate). */
   reference: string;
 }
 
@@ -26,6 +26,8 @@ const parser = new XMLParser({
   parseTagValue: false,
   trimValues: true,
   processEntities: true,
+  // A lookup's list: one <message> must read as a list of one, like two read as a list of two.
+  isArray: (_name, jpath) => jpath === 'response.messages.message',
 });
 
 /** Characters XML 1.0 cannot carry at all (most C0 controls, lone surrogates, U+FFFE/FFFF). */
@@ -107,4 +109,36 @@ export function parseResponseXml(xml: string): XmlResponse | null {
   const err = errorSchema.safeParse(root);
   if (err.success) return { status: 'ERROR', code: err.data.code ?? '', error: err.data.error ?? '' };
   return null;
+}
+
+/** One message in a lookup answer; `status` is optional (queued, sent, delivered, failed, undelivered). */
+export interface XmlListedMessage {
+  messageId: string;
+  to: string;
+  status?: string;
+}
+
+/** The lookup answer: <response><status>OK</status><messages><message>…</message>…</messages></response>. */
+export function buildLookupXml(messages: XmlListedMessage[]): string {
+  const items = messages
+    .map((m) => `<message><messageId>${escapeXml(m.messageId)}</messageId><to>${escapeXml(m.to)}</to>${m.status ? `<status>${escapeXml(m.status)}</status>` : ''}</message>`)
+    .join('');
+  return `<?xml version="1.0" encoding="UTF-8"?><response><status>OK</status><messages>${items}</messages></response>`;
+}
+
+const listedSchema = z.object({ messageId: z.string().min(1), to: text.optional(), status: text.optional() });
+const lookupSchema = z.object({
+  status: z.literal('OK'),
+  // <messages/> (none) parses to "".
+  messages: z.union([z.literal(''), z.object({ message: z.array(listedSchema).optional() })]),
+});
+
+/** Reads a lookup answer; null when it is not one (an ERROR document, a cut-off body, no <messages>). */
+export function parseLookupXml(xml: string): XmlListedMessage[] | null {
+  const root = parseRoot(xml, 'response');
+  if (!root) return null;
+  const parsed = lookupSchema.safeParse(root);
+  if (!parsed.success) return null;
+  const list = parsed.data.messages === '' ? [] : (parsed.data.messages.message ?? []);
+  return list.map((m) => ({ messageId: m.messageId, to: m.to ?? '', ...(m.status ? { status: m.status } : {}) }));
 }

@@ -1,16 +1,22 @@
 /**
  * XML SMS API adapter.
  *
- * Wire format: POST {baseUrl}/api/sms.xml, `X-Api-Key: <apiKey>`, body
- * <message><to/><from/><text/><reference/></message> where reference carries the idempotency key;
- * the answer is <response><status>OK</status><messageId>…</messageId></response>, or
- * <response><status>ERROR</status><code/><error/></response> with a 4xx/5xx.
+ * Wire format (the provider's, mirrored by sandbox/sms-providers.ts):
+ *   send:   POST {baseUrl}/api/sms.xml, `X-Api-Key: <apiKey>`, body
+ *           <message><to/><from/><text/><reference/></message> where reference carries our key;
+ *           the answer is <response><status>OK</status><messageId>…</messageId></response>, or
+ *           <response><status>ERROR</status><code/><error/></response> with a 4xx/5xx.
+ *   lookup: GET {baseUrl}/api/sms.xml?reference=<key>, same X-Api-Key
+ *           → <response><status>OK</status><messages><message><messageId/><to/><status/></message>…
+ *             </messages></response> (<status> per message optional: queued, sent, delivered,
+ *             failed, undelivered).
+ * The provider keeps the reference for searching; it does not de-duplicate on it.
  */
 import { z } from 'zod';
-import type { SmsAdapter, SmsMessage, SmsSendResult } from './adapter.js';
+import type { SmsAdapter, SmsLookupQuery, SmsLookupResult, SmsMessage, SmsSendResult } from './adapter.js';
 import { commonAdapterFields, webhookSecretField } from './common-config.js';
-import { createProviderPool, endpointPath, failureForStatus, post, snippet } from './http.js';
-import { buildMessageXml, parseResponseXml } from './xml-codec.js';
+import { call, createProviderPool, endpointPath, failureForStatus, lookupUnknown, post, snippet, unreadableAnswer } from './http.js';
+import { buildMessageXml, parseLookupXml, parseResponseXml } from './xml-codec.js';
 
 export const XML_API_KEY_HEADER = 'x-api-key';
 
@@ -24,6 +30,9 @@ export const xmlAdapterConfigSchema = z
   .strict();
 
 export type XmlAdapterConfig = z.output<typeof xmlAdapterConfigSchema>;
+
+/** Messages the provider gave up on: the person got nothing, so sending again is not a second text. */
+const NOT_SENT_STATUSES = new Set(['failed', 'undelivered']);
 
 export function createXmlAdapter(cfg: XmlAdapterConfig): SmsAdapter {
   const pool = createProviderPool({ baseUrl: cfg.baseUrl, connections: cfg.concurrency, timeoutMs: cfg.timeoutMs });
@@ -46,11 +55,21 @@ export function createXmlAdapter(cfg: XmlAdapterConfig): SmsAdapter {
       if (failure.ok || parsed?.status !== 'ERROR') return failure;
       return { ...failure, error: `xml ${parsed.code}: ${parsed.error} (http ${status})` };
     }
-    // A 2xx that is not <status>OK</status> with an id: we cannot tell whether it was taken.
-    // Retriable because the <reference> makes the provider answer a repeat with the original id.
-    if (parsed?.status !== 'OK') return { ok: false, retriable: true, status, error: `unexpected answer: ${snippet(answer)}` };
+    // A 2xx that is not <status>OK</status> with an id may still be a queued text: uncertain.
+    if (parsed?.status !== 'OK') return unreadableAnswer(status, answer);
     return { ok: true, providerMessageId: parsed.messageId };
   }
 
-  return { kind: 'xml', send, close: () => pool.close() };
+  /** By reference, unique per lead and destination; no `since` filter (see json.ts). */
+  async function lookup(q: SmsLookupQuery): Promise<SmsLookupResult> {
+    const query = new URLSearchParams({ reference: q.idempotencyKey });
+    const out = await call(pool, { method: 'GET', path: `${path}?${query}`, headers: { [XML_API_KEY_HEADER]: cfg.apiKey, accept: 'application/xml' } }, cfg.timeoutMs);
+    if (!out.answered || out.status < 200 || out.status >= 300) return lookupUnknown(out);
+    const messages = parseLookupXml(out.body);
+    if (!messages) return { found: 'unknown', reason: `lookup: unexpected answer: ${snippet(out.body)}` };
+    const ours = messages.find((m) => !NOT_SENT_STATUSES.has(m.status ?? ''));
+    return ours ? { found: true, providerMessageId: ours.messageId } : { found: false };
+  }
+
+  return { kind: 'xml', send, lookup, close: () => pool.close() };
 }
