@@ -6,19 +6,22 @@
  *   lead-router enrich            JSON-lines leads on stdin → enriched JSON-lines on stdout (no Kafka)
  *   lead-router route [--explain] enriched JSON-lines on stdin → routing decisions (dry run)
  *   lead-router reply-intent      one SMS reply per line on stdin → its intent per line
+ *   lead-router history rebuild   write the history store again from leads.events
  */
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { buildTopology, describeTopology } from './topology.js';
 import { parseRoles, startRoles } from './roles.js';
-import { initErrorTracking } from './errors.js';
+import { initErrorTracking } from './error-tracking.js';
 
 const USAGE = `usage: lead-router <command>
   run <role...>      run roles: ingest enrich route sink-primary sink-sms sink-search sink-backup | all
   topology [--json]  print topics, stages and consumer groups
   enrich             enrich JSON-lines leads from stdin (no Kafka)
   route [--explain]  dry-run routing of enriched JSON-lines from stdin (--explain: why each rule did not match)
-  reply-intent       classify SMS replies, one per line, from stdin`;
+  reply-intent       classify SMS replies, one per line, from stdin
+  history rebuild [--fresh]
+                     rewrite the history store from leads.events (--fresh: drop it first)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -41,6 +44,15 @@ export async function main(argv: string[]): Promise<number> {
       await runRouteCli(process.stdin, process.stdout, loadConfig(), { explain: rest.includes('--explain') });
       return 0;
     }
+    case 'history': {
+      if (rest[0] !== 'rebuild') break;
+      const { rebuildHistory } = await import('./history/rebuild.js');
+      const config = loadConfig();
+      const log = createLogger(config.env.LOG_LEVEL, 'history-rebuild');
+      const r = await rebuildHistory(config, log, { fresh: rest.includes('--fresh'), progress: (line) => process.stderr.write(`${line}\n`) });
+      process.stdout.write(`history rebuilt from ${r.topic}: ${r.read} events read, ${r.inserted} written, ${r.duplicates} already there\n`);
+      return 0;
+    }
     case 'reply-intent': {
       const { runReplyIntentCli } = await import('./sinks/sms/reply-intent-cli.js');
       await runReplyIntentCli(process.stdin, process.stdout);
@@ -53,9 +65,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE + '\n');
       return command === undefined ? 2 : 0;
     default:
-      process.stderr.write(`lead-router: unknown command "${command}"\n${USAGE}\n`);
-      return 2;
+      break;
   }
+  process.stderr.write(`lead-router: unknown command "${argv.join(' ')}"\n${USAGE}\n`);
+  return 2;
 }
 
 async function run(roleNames: string[]): Promise<number> {
@@ -63,34 +76,59 @@ async function run(roleNames: string[]): Promise<number> {
   const roles = parseRoles(roleNames);
   const log = createLogger(config.env.LOG_LEVEL, roles.join('+'));
   initErrorTracking(config.env.SENTRY_DSN, log);
-  const running = await startRoles(roles, config, log);
-  log.info({ roles, ingest: running.ingestUrl }, 'lead-router running');
+  let exitCode = 0;
+  let requestStop: (why: string) => void = () => undefined;
+  const running = await startRoles(roles, config, log, {
+    // A consumer that will not restart itself: stop cleanly and exit non-zero, so the
+    // supervisor starts a fresh process (not a process.exit deep inside the runner).
+    onCrash(stage, err) {
+      log.fatal({ stage, err: err.message }, 'a stage stopped for good; stopping the process to be restarted');
+      exitCode = 1;
+      requestStop(`crash of ${stage}`);
+    },
+  });
+  log.info({ roles, ingest: running.ingestUrl, admin: running.adminUrl }, 'lead-router running');
   if (running.ingestUrl) process.stdout.write(`lead-router: POST leads to ${running.ingestUrl}/v1/leads\n`);
+  process.stdout.write(`lead-router: health at ${running.adminUrl}/readyz\n`);
 
   await new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    const stop = (why: string) => {
       if (stopping) {
-        log.warn({ signal }, 'second signal: exiting now');
+        log.warn({ why }, 'second stop request: exiting now');
         process.exit(1);
       }
       stopping = true;
-      log.info({ signal }, 'shutting down: finishing in-flight batches');
+      log.info({ why }, 'shutting down: finishing in-flight batches');
       const force = setTimeout(() => {
-        log.error('shutdown took more than 30 s; exiting');
+        log.error({ graceMs: config.env.SHUTDOWN_GRACE_MS }, 'shutdown took longer than the grace period; exiting');
         process.exit(1);
-      }, 30_000);
+      }, config.env.SHUTDOWN_GRACE_MS);
       force.unref();
       running.stop().then(resolve, (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         resolve();
       });
     };
+    requestStop = stop;
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // Under a supervisor (npm start, the chaos suite) in a process group of our own: if the
+    // supervisor dies, nobody would stop us, so stop when our parent is gone.
+    const parent = Number(process.env.LEAD_ROUTER_PARENT_PID);
+    if (parent > 0) {
+      const watch = setInterval(() => {
+        if (process.ppid !== parent) {
+          clearInterval(watch);
+          stop('supervisor gone');
+        }
+      }, 1000);
+      watch.unref();
+    }
   });
   log.info('stopped');
-  return 0;
+  // Exit now rather than wait for a stray handle (a client's idle socket) to let go.
+  process.exit(exitCode);
 }
 
 export function runCli(): void {

@@ -1,17 +1,33 @@
 /**
- * Error tracking: Sentry when SENTRY_DSN is set, and in every case uncaught errors are logged
- * and end the process (a supervisor restarts it; Kafka re-delivers what was not committed).
+ * The two kinds of failure a stage must tell apart, because they call for opposite answers:
+ *   RetriableError      the world is briefly unavailable (registry, broker, database): wait and try
+ *                       the same record again; never dead-letter it for this.
+ *   PoisonMessageError  these bytes can never be read: dead-letter them and move on.
+ * Anything else thrown by a handler is treated as a bug tied to the record in hand: the record is
+ * dead-lettered with the reason rather than crash-looping the stage.
  */
-import * as Sentry from '@sentry/node';
-import type { Logger } from 'pino';
+export class RetriableError extends Error {
+  override name = 'RetriableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
 
-export function initErrorTracking(dsn: string | undefined, log: Logger): void {
-  if (dsn) Sentry.init({ dsn, tracesSampleRate: 0 });
-  const fatal = (kind: string) => (err: unknown) => {
-    log.fatal({ err }, kind);
-    if (dsn) Sentry.captureException(err);
-    void Sentry.flush(2000).finally(() => process.exit(1));
-  };
-  process.on('uncaughtException', fatal('uncaught exception'));
-  process.on('unhandledRejection', fatal('unhandled rejection'));
+export class PoisonMessageError extends Error {
+  override name = 'PoisonMessageError';
+}
+
+/** True for our RetriableError and for client errors that say so themselves (KafkaJS, MongoDB). */
+export function isRetriable(err: unknown): boolean {
+  if (err instanceof RetriableError) return true;
+  const e = err as { retriable?: unknown; name?: unknown; hasErrorLabel?: (l: string) => boolean } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.retriable === true) return true;
+  if (typeof e.hasErrorLabel === 'function' && (e.hasErrorLabel('RetryableWriteError') || e.hasErrorLabel('TransientTransactionError'))) return true;
+  return typeof e.name === 'string' && /^Mongo(Network|ServerSelection|NetworkTimeout|PoolCleared|Timeout)/.test(e.name);
+}
+
+/** Message of anything thrown, for logs and reasons. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

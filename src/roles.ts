@@ -1,38 +1,33 @@
 /**
  * The composition root: builds what the requested roles need, once per process, and starts
- * them. Each role is a stage of the topology; running more processes with the same role
- * scales its consumer group.
+ * their stages from the topology (src/stages/registry.ts picks the code by each stage's kind).
+ * Running more processes with the same role scales its consumer groups.
  */
-import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config.js';
-import { buildTopology, leadTopics, ROLES, stagesForRole, type Role } from './topology.js';
-import { createDurableProducer, createKafka, ensureTopics, withAdmin } from './kafka/client.js';
-import { createCodec, createLeadCodec } from './kafka/codec.js';
+import type { Logger } from 'pino';
+import { startAdminServer, type AdminServer, type ReadinessReport } from './admin-server.js';
 import { createClock } from './clock.js';
-import { followOptOuts, type OptOutList, type OptOutRecord } from './sinks/sms/optouts.js';
-import { createSentStore } from './sinks/sms/sent-store.js';
-import { startDelayStage } from './stages/delay-stage.js';
-import { smsWebhookProvidersFromConfig } from './ingest/sms-webhooks-plugin.js';
-import { createSmsWebhookHandlers, type SmsReplyRecord } from './sinks/sms/webhook-handlers.js';
-import type { RunningStage } from './kafka/stage-runner.js';
-import { connectHistory } from './history/history.js';
-import { createLeadBatcher } from './producers/lead-batcher.js';
+import type { Config } from './config.js';
+import type { HistoryEventRecord } from './history/events.js';
 import { buildIngestApp } from './ingest/app.js';
 import { VendorLeadDedup } from './ingest/dedup.js';
-import { startRouteStage } from './stages/route-stage.js';
-import { startSinkStage } from './stages/sink-stage.js';
-import { startEnrichStage } from './stages/enrich-stage.js';
-import { startBackupStage } from './sinks/backup/backup-stage.js';
-import { createWebhookSink } from './sinks/primary/webhook-sink.js';
-import { createSearchSink } from './sinks/search/search-sink.js';
-import { buildSmsSinks } from './sinks/sms/build.js';
-import type { Sink } from './sinks/sink.js';
+import { smsWebhookProvidersFromConfig } from './ingest/sms-webhooks-plugin.js';
+import { createDurableProducer, createKafka, ensureTopics, readProduceLimits, recordProducer, withAdmin, type Admin } from './kafka/client.js';
+import { combineEncoders, createCodec, createLeadCodec } from './kafka/codec.js';
+import type { RunningStage } from './kafka/kafkajs-stage.js';
+import { createLeadBatcher } from './producers/lead-batcher.js';
+import { createResources, step } from './resources.js';
+import type { OptOutRecord } from './sinks/sms/optouts.js';
+import { createSmsWebhookHandlers, type SmsReplyRecord } from './sinks/sms/webhook-handlers.js';
 import type { StageDeps } from './stages/context.js';
+import { STAGE_STARTERS } from './stages/registry.js';
+import { buildTopology, leadTopics, ROLES, stagesForRole, type Role } from './topology.js';
 
 export interface RunningRoles {
   /** Where ingest listens, when it runs here. */
   ingestUrl: string | null;
+  /** Where /healthz, /readyz and /metrics answer. */
+  adminUrl: string;
   stop(): Promise<void>;
 }
 
@@ -47,208 +42,127 @@ export function parseRoles(names: string[]): Role[] {
   return [...roles];
 }
 
-/** A start-up step: a readable one-line error if it fails, and never a silent hang. */
-async function step<T>(what: string, fn: () => Promise<T>, timeoutMs = STEP_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      fn(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
-      }),
-    ]);
-  } catch (err) {
-    throw new Error(`${what}: ${(err as Error).message}`);
-  } finally {
-    clearTimeout(timer);
-  }
+export interface StartOptions {
+  /** A stage's consumer stopped for good: the caller should stop the process (a supervisor restarts it). */
+  onCrash(stage: string, err: Error): void;
 }
 
-const STEP_TIMEOUT_MS = 60_000;
-
-export async function startRoles(roles: Role[], config: Config, log: Logger): Promise<RunningRoles> {
+export async function startRoles(roles: Role[], config: Config, log: Logger, opts: StartOptions): Promise<RunningRoles> {
   const { env } = config;
   const topology = buildTopology(config);
+  const { topics } = topology;
   const kafka = createKafka(env, log, roles.length === 1 ? roles[0] : 'multi');
+  const now = createClock(env);
 
   log.info({ brokers: env.KAFKA_BROKERS }, 'starting: creating missing topics');
-  await step(`Kafka at ${env.KAFKA_BROKERS} is not reachable`, () => withAdmin(kafka, (admin) => ensureTopics(admin, topology.allTopics)));
+  await step(`Kafka at ${env.KAFKA_BROKERS}`, () => withAdmin(kafka, (admin) => ensureTopics(admin, topology.allTopics)));
   log.info({ registry: env.SCHEMA_REGISTRY_URL }, 'starting: registering schemas');
-  const { topics } = topology;
-  const codec = await step('schema registry', () => createLeadCodec(env.SCHEMA_REGISTRY_URL, leadTopics(topology)));
-  const optOutCodec = await step('schema registry', () => createCodec<OptOutRecord>(env.SCHEMA_REGISTRY_URL, 'opt-out.avsc', [topics.optouts]));
-  const producer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => createDurableProducer(kafka));
-  const history = await step('lead history', () => connectHistory(env.MONGO_URL, log, env.HISTORY_FLUSH_MS));
-  log.info({ roles }, 'starting: stages');
-  const now = createClock(env);
-  const deps: StageDeps = { config, topology, kafka, producer, codec, history, log, now };
+  const registry = env.SCHEMA_REGISTRY_URL;
+  const [leadCodec, eventsCodec, optOutCodec, replyCodec] = await step('schema registry', () =>
+    Promise.all([
+      createLeadCodec(registry, leadTopics(topology)),
+      createCodec<HistoryEventRecord>(registry, 'history-event.avsc', [topics.events]),
+      createCodec<OptOutRecord>(registry, 'opt-out.avsc', [topics.optouts]),
+      createCodec<SmsReplyRecord>(registry, 'sms-reply.avsc', [topics.smsReplies]),
+    ]),
+  );
+  const encoder = combineEncoders(leadCodec, eventsCodec, optOutCodec, replyCodec);
+  const admin: Admin = kafka.admin();
+  await step(`Kafka at ${env.KAFKA_BROKERS}`, () => admin.connect());
+  const limits = await step('reading the broker\'s produce limits', () => readProduceLimits(admin, topology.allTopics.map((t) => t.name), env.PRODUCE_MAX_RECORDS));
+  const kafkaProducer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => createDurableProducer(kafka));
+  const producer = recordProducer(kafkaProducer);
+  const deps: StageDeps = { config, topology, kafka, producer, encoder, leadCodec, limits, log, now, onCrash: opts.onCrash };
+  const resources = createResources({ config, topology, kafka, log, now, eventsCodec, optOutCodec });
 
   const stages: RunningStage[] = [];
-  const sinks: Sink[] = [];
-  const closers: (() => Promise<void>)[] = [];
   let app: FastifyInstance | null = null;
   let ingestUrl: string | null = null;
-
-  // Built lazily and shared: the backup stage redelivers through the same sinks.
-  let webhook: Sink | null = null;
-  let search: Sink | null = null;
-  let sms: Map<string, Sink> | null = null;
-  const primarySink = () => (webhook ??= track(createWebhookSink(config.router.primary.buyers)));
-  const searchSink = async () => (search ??= track(await step(`Elasticsearch at ${env.ES_URL}`, () => createSearchSink({ url: env.ES_URL, index: config.router.search.index }))));
-  // One sent-texts store per process, shared by every SMS sink and the webhooks in it.
-  let sent: Awaited<ReturnType<typeof createSentStore>> | null = null;
-  const sentStore = async () =>
-    (sent ??= await step('SMS sent-texts store', () => createSentStore(history.db, { windowMs: config.router.smsPolicy.dedupWindowMs, now })));
-  // Every route and SMS process holds the whole opt-out list, read to its end before it starts.
-  let optOuts: OptOutList | null = null;
-  const optOutList = async () =>
-    (optOuts ??= await step('opt-out list', () => followOptOuts({ kafka, topic: topics.optouts, codec: optOutCodec, log, groupPrefix: env.TOPIC_PREFIX })));
-  const smsSinks = async () => {
-    if (!sms) {
-      const built = buildSmsSinks(config.router.sms.providers, {
-        optOuts: await optOutList(),
-        sent: await sentStore(),
-        policy: config.router.smsPolicy,
-        now,
-        publicBaseUrl: env.PUBLIC_BASE_URL,
-      });
-      sms = new Map([...built].map(([p, s]) => [p, track(s)]));
-    }
-    return sms;
-  };
-  function track(s: Sink): Sink {
-    sinks.push(s);
-    return s;
-  }
+  let adminServer: AdminServer | null = null;
+  let stopping = false;
+  const closers: (() => Promise<unknown>)[] = [];
 
   try {
     for (const role of roles) {
       for (const spec of stagesForRole(topology, role)) {
-        if (spec.group) log.info({ stage: spec.name, group: spec.group }, 'starting stage');
-        switch (role) {
-          case 'ingest':
-            break; // below: it is an HTTP server, not a consumer
-          case 'enrich': {
-            const stage = await startEnrichStage(deps, spec);
-            stages.push(stage.running);
-            closers.push(stage.close);
-            break;
-          }
-          case 'route':
-            stages.push(await startRouteStage(deps, spec, await optOutList()));
-            break;
-          case 'sink-primary':
-            stages.push(await startSinkStage(deps, spec, primarySink()));
-            break;
-          case 'sink-search':
-            stages.push(await startSinkStage(deps, spec, await searchSink()));
-            break;
-          case 'sink-sms': {
-            if (spec.inputs.includes(topics.smsDeferred)) {
-              // Quiet hours are over for this text: back onto its provider's topic, checked again there.
-              stages.push(
-                await startDelayStage(deps, spec, {
-                  holdHorizonMs: env.BACKUP_HOLD_HORIZON_MS,
-                  maxHeld: env.BACKUP_MAX_HELD,
-                  async onDue(lead) {
-                    const provider = (lead.event.delivery?.destination ?? '').replace(/^sms:/, '');
-                    const topic = topics.sms[provider];
-                    if (!topic) throw new Error(`deferred text for unknown provider "${provider}"`);
-                    return [{ topic, key: lead.key ?? lead.event.leadId, event: { ...lead.event, delivery: { ...lead.event.delivery!, nextAttemptAt: null } } }];
-                  },
-                }),
-              );
-              break;
-            }
-            const provider = spec.name.replace(/^sink-sms\./, '');
-            stages.push(await startSinkStage(deps, spec, (await smsSinks()).get(provider)!));
-            break;
-          }
-          case 'sink-backup': {
-            const searchForBackup = await searchSink();
-            const smsForBackup = await smsSinks();
-            stages.push(
-              await startBackupStage(deps, spec, {
-                holdHorizonMs: env.BACKUP_HOLD_HORIZON_MS,
-                maxHeld: env.BACKUP_MAX_HELD,
-                sinkFor(destination) {
-                  const [kind, target] = destination.split(':', 2) as [string, string | undefined];
-                  if (kind === 'primary') return primarySink();
-                  if (kind === 'search') return searchForBackup;
-                  if (kind === 'sms' && target) return smsForBackup.get(target) ?? null;
-                  return null;
-                },
-              }),
-            );
-            break;
-          }
-        }
+        if (spec.kind === 'ingest') continue; // below: an HTTP server, not a consumer
+        log.info({ stage: spec.name, group: spec.group }, 'starting stage');
+        stages.push(await STAGE_STARTERS[spec.kind](deps, spec, resources));
       }
     }
-
     if (roles.includes('ingest')) {
-      const publisher = createLeadBatcher({ producer, codec, topic: topology.topics.raw, maxBatch: env.INGEST_BATCH_MAX, lingerMs: env.INGEST_LINGER_MS });
-      const admin = kafka.admin();
-      await admin.connect();
+      const publisher = createLeadBatcher({
+        producer,
+        encoder,
+        limits,
+        topics: { raw: topics.raw, events: topics.events },
+        maxBatch: env.INGEST_BATCH_MAX,
+        lingerMs: env.INGEST_LINGER_MS,
+        timeoutMs: env.INGEST_PRODUCE_TIMEOUT_MS,
+      });
       app = await buildIngestApp(
         {
           publisher,
-          history,
+          history: { forLead: async (leadId) => (await resources.historyStore()).forLead(leadId) },
           dedup: new VendorLeadDedup(env.INGEST_DEDUP_WINDOW_MS, env.INGEST_DEDUP_MAX),
-          readiness: () => readiness(admin, env.SCHEMA_REGISTRY_URL),
+          readiness: () => ingestReadiness(admin, registry),
         },
         { maxBodyBytes: env.INGEST_MAX_BODY_BYTES, logger: log.child({ component: 'ingest' }, { level: 'warn' }) }, // per-request logs would cost more than the request
         {
           providers: smsWebhookProvidersFromConfig(config.router.sms.providers),
           ...(env.PUBLIC_BASE_URL ? { publicBaseUrl: env.PUBLIC_BASE_URL } : {}),
-          ...createSmsWebhookHandlers({
-            producer,
-            replyCodec: await step('schema registry', () => createCodec<SmsReplyRecord>(env.SCHEMA_REGISTRY_URL, 'sms-reply.avsc', [topics.smsReplies])),
-            optOutCodec,
-            topics,
-            sent: await sentStore(),
-            history,
-            db: history.db,
-          }),
+          ...createSmsWebhookHandlers({ producer, encoder, topics, sent: () => resources.sentStore() }),
         },
       );
       await app.listen({ host: env.HOST, port: env.PORT });
       const address = app.server.address();
       ingestUrl = typeof address === 'object' && address ? `http://${env.HOST}:${address.port}` : null;
-      closers.unshift(async () => {
-        await publisher.close();
-        await admin.disconnect();
-      });
+      closers.push(() => publisher.close());
     }
+    adminServer = await step(`admin server on ${env.ADMIN_HOST}:${env.ADMIN_PORT}`, () =>
+      startAdminServer(env.ADMIN_HOST, env.ADMIN_PORT, {
+        alive: () => !stopping,
+        readiness: async (): Promise<ReadinessReport> => {
+          const health = stages.map((s) => s.health());
+          const problems = health.flatMap((h) => h.problems.map((p) => `${h.stage}: ${p}`));
+          if (app) problems.push(...(await ingestReadiness(admin, registry)).map((p) => `ingest: ${p}`));
+          if (stopping) problems.push('shutting down');
+          return { ready: problems.length === 0, problems, roles, stages: health };
+        },
+      }),
+    );
   } catch (err) {
     await Promise.allSettled(stages.map((s) => s.stop()));
-    await producer.disconnect().catch(() => undefined);
-    await history.close().catch(() => undefined);
+    await app?.close().catch(() => undefined);
+    await resources.close();
+    await kafkaProducer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
     throw err;
   }
 
   return {
     ingestUrl,
+    adminUrl: adminServer.url,
     async stop() {
-      // Order matters: stop taking new leads, finish and commit in-flight batches, then flush.
+      stopping = true;
+      // Order matters: stop taking new leads, finish and commit in-flight batches, then close.
       if (app) await app.close();
+      for (const close of closers) await close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'close failed'));
       await Promise.allSettled(stages.map((s) => s.stop()));
-      for (const close of closers) await close().catch((err: unknown) => log.warn({ err }, 'close failed'));
-      await Promise.allSettled(sinks.map((s) => s.close()));
-      await optOuts?.close();
-      await sent?.close();
-      await producer.disconnect();
-      await history.close();
+      await resources.close();
+      await kafkaProducer.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      await adminServer?.close();
     },
   };
 }
 
-async function readiness(admin: import('kafkajs').Admin, registryUrl: string): Promise<string[]> {
+async function ingestReadiness(admin: Admin, registryUrl: string): Promise<string[]> {
   const problems: string[] = [];
   const timeout = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no answer in ${ms} ms`)), ms))]);
   await Promise.all([
     timeout(admin.describeCluster(), 2000).catch((err: Error) => problems.push(`kafka: ${err.message}`)),
-    timeout(fetch(`${registryUrl}/subjects`), 2000)
+    timeout(fetch(`${registryUrl}/subjects`, { signal: AbortSignal.timeout(2000) }), 2000)
       .then((res) => {
         if (!res.ok) problems.push(`schema registry: HTTP ${res.status}`);
       })

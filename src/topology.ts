@@ -6,8 +6,17 @@
  */
 import type { Config } from './config.js';
 
-export type Role = 'ingest' | 'enrich' | 'route' | 'sink-primary' | 'sink-sms' | 'sink-search' | 'sink-backup';
-export const ROLES: readonly Role[] = ['ingest', 'enrich', 'route', 'sink-primary', 'sink-sms', 'sink-search', 'sink-backup'];
+export type Role = 'ingest' | 'enrich' | 'route' | 'sink-primary' | 'sink-sms' | 'sink-search' | 'sink-backup' | 'sink-history';
+export const ROLES: readonly Role[] = ['ingest', 'enrich', 'route', 'sink-primary', 'sink-sms', 'sink-search', 'sink-backup', 'sink-history'];
+
+/**
+ * What a stage does, which decides the code that runs it (src/stages/registry.ts):
+ *   ingest   HTTP → leads.raw                   deliver  one destination's topic → its Sink
+ *   enrich   leads.raw → leads.enriched         release  held texts → their provider's topic when due
+ *   route    leads.enriched → destinations      backup   failed deliveries → their topic again when due
+ *   history  leads.events → the history store
+ */
+export type StageKind = 'ingest' | 'enrich' | 'route' | 'deliver' | 'release' | 'backup' | 'history';
 
 export interface TopicSpec {
   name: string;
@@ -23,10 +32,15 @@ export interface StageSpec {
   /** Unique name; one consumer group per stage. */
   name: string;
   role: Role;
+  kind: StageKind;
+  /** For deliver stages: the destination kind and name ("sms", "twilio"); search and primary serve every buyer / the index. */
+  destination?: { kind: 'primary' | 'sms' | 'search'; name: string | null };
   /** Consumer group, or null for ingest (it only produces). */
   group: string | null;
   inputs: string[];
   outputs: string[];
+  /** Topics read whole by every process, outside any group (the opt-out list). */
+  tables: string[];
   description: string;
 }
 
@@ -36,7 +50,7 @@ export interface Topology {
   stages: StageSpec[];
 }
 
-export type TopicKey = 'raw' | 'enriched' | 'primary' | 'search' | 'backup' | 'dlq' | 'poison' | 'rejected' | 'optouts' | 'smsReplies' | 'smsDeferred';
+export type TopicKey = 'raw' | 'enriched' | 'primary' | 'search' | 'backup' | 'dlq' | 'poison' | 'rejected' | 'optouts' | 'smsReplies' | 'smsDeferred' | 'events';
 
 const DAY_MS = 86_400_000;
 
@@ -55,10 +69,13 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
     optouts: t('leads.optouts'),
     smsReplies: t('leads.sms.replies'),
     smsDeferred: t('leads.sms.deferred'),
+    events: t('leads.events'),
     sms: Object.fromEntries(Object.keys(config.router.sms.providers).map((p) => [p, t(`leads.sms.${p}`)])),
   };
   // min.insync.replicas only means something with more than one replica: 2 of 3 in production.
   const durability: Record<string, string> = rf >= 3 ? { 'min.insync.replicas': '2', 'unclean.leader.election.enable': 'false' } : {};
+  // Tests shrink it to make a backlog exceed it quickly; production leaves the broker's default.
+  if (config.env.TOPIC_MAX_MESSAGE_BYTES) durability['max.message.bytes'] = String(config.env.TOPIC_MAX_MESSAGE_BYTES);
   const spec = (name: string, carries: string, retentionDays = 7): TopicSpec => ({
     name,
     partitions,
@@ -88,40 +105,61 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
     compacted(topics.optouts, 'the global SMS opt-out list (key: phone E.164; OptOut records, latest wins)'),
     spec(topics.smsReplies, 'inbound SMS replies with their intent (key: phone E.164; SmsReply records)', 30),
     spec(topics.smsDeferred, 'texts held back by quiet hours until their window opens (key: phone E.164)', 14),
+    spec(topics.events, 'what happened to each lead at each stage (key: leadId; HistoryEvent records, deterministic eventId)', 30),
   ];
-  const deliveryOutputs = [topics.backup, topics.dlq];
+  // Every consuming stage may dead-letter undecodable bytes and reports what it did as events.
+  const common = [topics.events, topics.poison];
+  const deliveryOutputs = [topics.backup, topics.dlq, ...common];
   const g = (name: string): string => `${prefix}${name}`;
+  const smsNames = smsTopics.map(([, n]) => n);
   const stages: StageSpec[] = [
-    { name: 'ingest', role: 'ingest', group: null, inputs: [], outputs: [topics.raw], description: 'HTTP POST /v1/leads → validated, id assigned, acked by Kafka' },
-    { name: 'enrich', role: 'enrich', group: g('enrich'), inputs: [topics.raw], outputs: [topics.enriched], description: 'email, phone E.164, timezone from ZIP, job title' },
+    { name: 'ingest', role: 'ingest', kind: 'ingest', group: null, inputs: [], outputs: [topics.raw, topics.events, topics.smsReplies, topics.optouts], tables: [], description: 'HTTP POST /v1/leads → validated, id assigned, acked by Kafka; SMS replies and receipts' },
+    { name: 'enrich', role: 'enrich', kind: 'enrich', group: g('enrich'), inputs: [topics.raw], outputs: [topics.enriched, topics.dlq, ...common], tables: [], description: 'email, phone E.164, timezone from ZIP, job title' },
     {
       name: 'route',
       role: 'route',
+      kind: 'route',
       group: g('route'),
       inputs: [topics.enriched],
-      outputs: [topics.primary, ...smsTopics.map(([, n]) => n), topics.search, topics.rejected],
+      outputs: [topics.primary, ...smsNames, topics.search, topics.rejected, topics.dlq, ...common],
+      tables: [topics.optouts],
       description: 'rules by source, market, state, job, email, phone; loop guard; follows leads.optouts',
     },
-    { name: 'sink-primary', role: 'sink-primary', group: g('sink-primary'), inputs: [topics.primary], outputs: deliveryOutputs, description: 'POST to the buyer webhook; status and body validated' },
-    ...smsTopics.map(([p, name]) => ({
+    { name: 'sink-primary', role: 'sink-primary', kind: 'deliver', destination: { kind: 'primary', name: null }, group: g('sink-primary'), inputs: [topics.primary], outputs: deliveryOutputs, tables: [], description: 'POST to the buyer webhook; status and body validated' },
+    ...smsTopics.map(([p, name]): StageSpec => ({
       name: `sink-sms.${p}`,
-      role: 'sink-sms' as const,
+      role: 'sink-sms',
+      kind: 'deliver',
+      destination: { kind: 'sms', name: p },
       group: g(`sink-sms.${p}`),
       inputs: [name],
       // fallback goes to the next provider's topic; quiet hours to the deferred topic
-      outputs: [...deliveryOutputs, ...smsTopics.filter(([o]) => o !== p).map(([, n]) => n), topics.smsDeferred],
+      outputs: [...deliveryOutputs, ...smsNames.filter((n) => n !== name), topics.smsDeferred],
+      tables: [topics.optouts],
       description: `text through provider ${p}: opt-outs, dedup by phone, quiet hours, fallback`,
     })),
     {
       name: 'sink-sms.deferred',
       role: 'sink-sms',
+      kind: 'release',
       group: g('sink-sms.deferred'),
       inputs: [topics.smsDeferred],
-      outputs: smsTopics.map(([, n]) => n),
+      outputs: [...smsNames, topics.smsDeferred, topics.dlq, ...common],
+      tables: [],
       description: 'release texts to their provider topic when the quiet-hour window opens',
     },
-    { name: 'sink-search', role: 'sink-search', group: g('sink-search'), inputs: [topics.search], outputs: deliveryOutputs, description: 'bulk index into Elasticsearch, _id = leadId' },
-    { name: 'sink-backup', role: 'sink-backup', group: g('sink-backup'), inputs: [topics.backup], outputs: deliveryOutputs, description: 'redeliver with capped exponential backoff; then DLQ' },
+    { name: 'sink-search', role: 'sink-search', kind: 'deliver', destination: { kind: 'search', name: null }, group: g('sink-search'), inputs: [topics.search], outputs: deliveryOutputs, tables: [], description: 'bulk index into Elasticsearch, _id = leadId' },
+    {
+      name: 'sink-backup',
+      role: 'sink-backup',
+      kind: 'backup',
+      group: g('sink-backup'),
+      inputs: [topics.backup],
+      outputs: [topics.primary, ...smsNames, topics.search, topics.backup, topics.dlq, ...common],
+      tables: [],
+      description: 'when a failed delivery is due again, back onto its destination topic (the sink retries it); then DLQ',
+    },
+    { name: 'sink-history', role: 'sink-history', kind: 'history', group: g('sink-history'), inputs: [topics.events], outputs: [topics.poison], tables: [], description: 'write every event to the history store in bulk, commit after the write' },
   ];
   validate(allTopics, stages);
   return { topics, allTopics, stages };
@@ -133,7 +171,7 @@ function validate(topics: TopicSpec[], stages: StageSpec[]): void {
   for (const s of stages) {
     if (names.has(s.name)) throw new Error(`topology: duplicate stage "${s.name}"`);
     names.add(s.name);
-    for (const topic of [...s.inputs, ...s.outputs]) {
+    for (const topic of [...s.inputs, ...s.outputs, ...s.tables]) {
       if (!declared.has(topic)) throw new Error(`topology: stage "${s.name}" uses undeclared topic "${topic}"`);
     }
   }
@@ -150,6 +188,7 @@ export function describeTopology(topology: Topology): string {
   for (const s of topology.stages) {
     lines.push(`  ${s.name}  (role ${s.role}${s.group ? `, group ${s.group}` : ''}): ${s.description}`);
     for (const i of s.inputs) lines.push(`    <-- ${i}`);
+    for (const i of s.tables) lines.push(`    <== ${i} (whole, every process)`);
     for (const o of s.outputs) lines.push(`    --> ${o}`);
   }
   return lines.join('\n');
@@ -157,7 +196,7 @@ export function describeTopology(topology: Topology): string {
 
 /** Topics whose records are LeadEvent (Avro lead-event.avsc); the others have their own schema or none. */
 export function leadTopics(topology: Topology): string[] {
-  const other = new Set([topology.topics.poison, topology.topics.optouts, topology.topics.smsReplies]);
+  const other = new Set([topology.topics.poison, topology.topics.optouts, topology.topics.smsReplies, topology.topics.events]);
   return topology.allTopics.map((t) => t.name).filter((t) => !other.has(t));
 }
 

@@ -11,13 +11,14 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import type { LeadEvent, LeadInput } from '../lead.js';
 import type { LeadPublisher } from '../producers/lead-batcher.js';
-import type { History } from '../history/history.js';
+import type { StoredEvent } from '../history/store.js';
 import { leadBodySchema } from './lead-schema.js';
 import { VendorLeadDedup } from './dedup.js';
 
 export interface IngestDeps {
   publisher: LeadPublisher;
-  history: Pick<History, 'record' | 'get'> | null;
+  /** Reads a lead's events from the history store (written by the sink-history group). */
+  history: { forLead(leadId: string): Promise<StoredEvent[]> } | null;
   dedup: VendorLeadDedup;
   /** Resolves to a list of problems; empty means ready. */
   readiness(): Promise<string[]>;
@@ -41,14 +42,7 @@ export const ingestPlugin: FastifyPluginAsync<IngestDeps> = async (app: FastifyI
       const body = req.body;
       const { leadId, duplicate } = await deps.dedup.once(body.vendor, body.vendorLeadId, async () => {
         const event = toLeadEvent(body, uuidv7(), now());
-        await deps.publisher.publish(event);
-        deps.history?.record({
-          leadId: event.leadId,
-          type: 'received',
-          at: event.receivedAt,
-          stage: 'ingest',
-          summary: { vendor: event.vendor, source: event.source, country: event.country, vendorLeadId: event.vendorLeadId ?? null, receivedAt: event.receivedAt },
-        });
+        await deps.publisher.publish(event); // with its "received" event, in the same request
         return event.leadId;
       });
       return reply.code(202).send({ leadId, duplicate });
@@ -57,11 +51,9 @@ export const ingestPlugin: FastifyPluginAsync<IngestDeps> = async (app: FastifyI
 
   app.get<{ Params: { leadId: string } }>('/v1/leads/:leadId', async (req, reply) => {
     if (!deps.history) return reply.code(503).send({ error: 'history_unavailable', message: 'lead history is not configured' });
-    const doc = await deps.history.get(req.params.leadId);
-    if (!doc) return reply.code(404).send({ error: 'not_found', message: `no lead ${req.params.leadId}` });
-    // Stages write their events from different processes: order them by when they happened.
-    const events = [...doc.events].sort((a, b) => a.at - b.at);
-    return { leadId: doc._id, ...doc, events, _id: undefined };
+    const stored = await deps.history.forLead(req.params.leadId);
+    if (stored.length === 0) return reply.code(404).send({ error: 'not_found', message: `no lead ${req.params.leadId}` });
+    return historyView(req.params.leadId, stored);
   });
 
   app.get('/healthz', async () => ({ ok: true }));
@@ -70,6 +62,28 @@ export const ingestPlugin: FastifyPluginAsync<IngestDeps> = async (app: FastifyI
     return reply.code(problems.length === 0 ? 200 : 503).send({ ready: problems.length === 0, problems });
   });
 };
+
+/** A lead's history for people: every hop in order, ISO times, and the gap since the previous hop. */
+export function historyView(leadId: string, stored: StoredEvent[]) {
+  const received = stored.find((e) => e.type === 'received');
+  let previous: number | null = null;
+  const events = stored.map((e) => {
+    const at = e.at.getTime();
+    const gapMs = previous === null ? null : at - previous;
+    previous = at;
+    return {
+      eventId: e._id,
+      type: e.type,
+      at: e.at.toISOString(),
+      gapMs,
+      stage: e.stage,
+      ...(e.destination ? { destination: e.destination } : {}),
+      ...(e.attempt !== null ? { attempt: e.attempt } : {}),
+      ...(e.detail ? { detail: e.detail } : {}),
+    };
+  });
+  return { leadId, ...(received ? { receivedAt: received.at.toISOString(), ...received.fields } : {}), events };
+}
 
 export function toLeadEvent(body: LeadBody, leadId: string, receivedAt: number): LeadEvent {
   return {

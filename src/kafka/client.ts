@@ -1,21 +1,29 @@
 /**
- * The seam around the Kafka client. KafkaJS is unmaintained since 2023 (see
- * shared notes); everything that touches its API directly lives in src/kafka so that a move
- * to @confluentinc/kafka-javascript or @platformatic/kafka stays local.
+ * The seam around the Kafka client. KafkaJS is unmaintained since 2023 (see the README);
+ * everything that touches its API lives in src/kafka so that a move to
+ * @confluentinc/kafka-javascript or @platformatic/kafka stays local.
  */
-import { Kafka, logLevel, Partitioners, type Admin, type Producer, type ITopicConfig } from 'kafkajs';
+import kafkajs, { type Admin, type ITopicConfig, type Kafka as KafkaClient, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Env } from '../config.js';
+import { RetriableError, messageOf } from '../errors.js';
 import type { TopicSpec } from '../topology.js';
+import { RecordTooLargeError, type RecordProducer } from './batch-step.js';
+import { DEFAULT_MAX_BATCH_BYTES, type EncodedRecord, type ProduceLimits } from './produce-limits.js';
 
-export function createKafka(env: Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>, log: Logger, clientSuffix = ''): Kafka {
+export type { Kafka, Producer, Admin } from 'kafkajs';
+// KafkaJS is CommonJS: Node's ESM loader sees only some of its named exports.
+const { ConfigResourceTypes, Kafka, logLevel, Partitioners } = kafkajs;
+
+export function createKafka(env: Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>, log: Logger, clientSuffix = ''): KafkaClient {
   const child = log.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: `${env.KAFKA_CLIENT_ID}${clientSuffix ? `-${clientSuffix}` : ''}`,
     brokers: env.KAFKA_BROKERS.split(',').map((b) => b.trim()),
     connectionTimeout: 3000,
     requestTimeout: 30_000,
-    // Fail fast when the broker is not there at all; the supervisor restarts us.
+    // Admin and consumer calls fail fast when the broker is not there at all; the stages wait
+    // out outages themselves (backoff) and the supervisor restarts what gives up.
     retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
     logLevel: logLevel.WARN,
     logCreator: () => ({ level, log: entry }) => {
@@ -26,13 +34,74 @@ export function createKafka(env: Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>,
   });
 }
 
-/** acks=all, idempotent: a record the broker acknowledged is not lost or duplicated by retries. */
-export async function createDurableProducer(kafka: Kafka): Promise<Producer> {
+/**
+ * acks=all, idempotent: a record the broker acknowledged is not lost or duplicated by retries.
+ * An idempotent producer must not limit its retries (KafkaJS warns, rightly: a give-up between
+ * two in-flight requests can reorder or duplicate them), so a send waits out a broker outage;
+ * callers that answer someone (ingest) put their own deadline around it.
+ */
+export async function createDurableProducer(kafka: KafkaClient): Promise<Producer> {
   // The default (murmur2, Java-compatible) partitioner, chosen explicitly: keys land where
   // Java and librdkafka clients would put them.
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 5,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
+  });
   await producer.connect();
   return producer;
+}
+
+/** The batch step's producer interface over KafkaJS: one sendBatch per call, in order, acks=all. */
+export function recordProducer(producer: Producer): RecordProducer {
+  return {
+    async send(records: EncodedRecord[]) {
+      if (records.length === 0) return;
+      const byTopic = new Map<string, { key: string | Buffer | null; value: Buffer; headers?: Record<string, string> }[]>();
+      for (const r of records) {
+        const list = byTopic.get(r.topic) ?? [];
+        list.push({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) });
+        byTopic.set(r.topic, list);
+      }
+      try {
+        await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      } catch (err) {
+        throw classifyProduceError(err);
+      }
+    },
+  };
+}
+
+function classifyProduceError(err: unknown): Error {
+  const e = err as { type?: string; retriable?: boolean; name?: string; cause?: { type?: string } };
+  const type = e.type ?? e.cause?.type;
+  if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return new RecordTooLargeError(messageOf(err));
+  // Leadership moves, a broker restarting, a disconnected socket: all pass with time.
+  if (e.retriable || /Connection|disconnect|leader|timeout|ECONN|not enough replicas/i.test(messageOf(err))) return new RetriableError(messageOf(err), { cause: err });
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * The broker's real limits for the topics a stage writes (topic max.message.bytes, which Kafka
+ * reports with the broker default applied), so produce requests are split to fit. Falls back to
+ * Kafka's default when the broker does not say.
+ */
+export async function readProduceLimits(admin: Admin, topics: string[], maxRecords: number, override?: number): Promise<ProduceLimits> {
+  const byTopic = new Map<string, number>();
+  if (!override && topics.length > 0) {
+    const res = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+    });
+    for (const r of res.resources) {
+      const v = Number(r.configEntries.find((c) => c.configName === 'max.message.bytes')?.configValue);
+      if (Number.isFinite(v) && v > 0) byTopic.set(r.resourceName, v);
+    }
+  }
+  const fallback = override ?? Math.min(DEFAULT_MAX_BATCH_BYTES, ...byTopic.values());
+  return { maxBatchBytes: (topic) => byTopic.get(topic) ?? fallback, maxRecords };
 }
 
 /** Creates missing topics (existing ones are left alone); partitions are never shrunk. */
@@ -50,7 +119,7 @@ export async function ensureTopics(admin: Admin, topics: TopicSpec[]): Promise<s
   try {
     await admin.createTopics({ topics: missing, waitForLeaders: true });
   } catch (err) {
-    // Another process may have created them in between: only real failures matter.
+    // Another process created some in between (TOPIC_ALREADY_EXISTS): only real failures matter.
     const now = new Set(await admin.listTopics());
     const still = missing.filter((m) => !now.has(m.topic));
     if (still.length > 0) throw err;
@@ -58,7 +127,7 @@ export async function ensureTopics(admin: Admin, topics: TopicSpec[]): Promise<s
   return missing.map((m) => m.topic);
 }
 
-export async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T>): Promise<T> {
+export async function withAdmin<T>(kafka: KafkaClient, fn: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = kafka.admin();
   await admin.connect();
   try {

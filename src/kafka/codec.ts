@@ -1,16 +1,22 @@
 /**
- * Avro in the Confluent wire format (magic byte 0, 4-byte schema id, Avro body), with schemas
- * registered in a Confluent-compatible registry over its REST API (see registerSubject);
- * @kafkajs/confluent-schema-registry fetches writer schemas by id (cached).
- * encoding and decoding are done here with one avsc Type and one resolver per writer id, so
- * the hot path never re-parses a schema.
+ * Avro in the Confluent wire format (magic byte 0, 4-byte schema id, Avro body). Schemas are
+ * registered at start-up (src/kafka/registry.ts); encoding and decoding use one avsc Type and one
+ * resolver per writer id, so the hot path never re-parses a schema or asks the registry.
+ *
+ * Encoding validates first: a value that does not fit its schema is a SchemaError naming the
+ * field, so the stage dead-letters that one lead instead of failing the whole batch. Decoding
+ * tells bytes that can never be read (PoisonMessageError) from a registry that is briefly down
+ * (RetriableError): a valid lead is never dead-lettered because of an outage.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { PoisonMessageError, RetriableError } from '../errors.js';
 import type { LeadEvent } from '../lead.js';
+import { fetchSchemaById, registerSubject } from './registry.js';
+
+export { PoisonMessageError } from '../errors.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** schemas/avro, found from src/kafka or dist/kafka alike. */
@@ -20,28 +26,14 @@ export function readSchema(file: string): string {
   return fs.readFileSync(path.join(SCHEMA_DIR, file), 'utf8');
 }
 
-/**
- * Registers a version under a subject and pins the subject to BACKWARD compatibility, over the
- * Confluent REST API. Not through the client's register(): it checks the subject's level and
- * sets it in two steps, so processes starting together race (one sees the subject another just
- * created, before its level is set, and refuses). Register, then PUT the level, is idempotent.
- */
-async function registerSubject(registryUrl: string, subject: string, schema: string): Promise<number> {
-  const headers = { 'content-type': 'application/vnd.schemaregistry.v1+json' };
-  const path = encodeURIComponent(subject);
-  const res = await fetch(`${registryUrl}/subjects/${path}/versions`, { method: 'POST', headers, body: JSON.stringify({ schema }) });
-  const body = (await res.json().catch(() => ({}))) as { id?: number; message?: string };
-  if (!res.ok || typeof body.id !== 'number') throw new Error(`HTTP ${res.status}: ${body.message ?? 'no schema id in the answer'}`);
-  const level = await fetch(`${registryUrl}/config/${path}`, { method: 'PUT', headers, body: JSON.stringify({ compatibility: 'BACKWARD' }) });
-  if (!level.ok) throw new Error(`setting BACKWARD compatibility: HTTP ${level.status} ${await level.text()}`);
-  return body.id;
-}
-
-export class PoisonMessageError extends Error {
-  override name = 'PoisonMessageError';
+/** A value that does not fit the topic's schema; `fields` are the paths that do not. */
+export class SchemaError extends Error {
+  override name = 'SchemaError';
 }
 
 export interface Codec<T> {
+  /** The topics this codec registered a schema for. */
+  readonly topics: readonly string[];
   encode(topic: string, value: T): Buffer;
   decode(buffer: Buffer | null): Promise<T>;
 }
@@ -58,7 +50,6 @@ export function createLeadCodec(registryUrl: string, topics: string[]): Promise<
  * compatibility) and returns a codec bound to those ids.
  */
 export async function createCodec<T>(registryUrl: string, schemaFile: string, topics: string[]): Promise<Codec<T>> {
-  const registry = new SchemaRegistry({ host: registryUrl, retry: { retries: 2 } });
   const schemaText = readSchema(schemaFile);
   const readerType = avro.Type.forSchema(JSON.parse(schemaText) as avro.Schema);
   const idByTopic = new Map<string, number>();
@@ -66,27 +57,48 @@ export async function createCodec<T>(registryUrl: string, schemaFile: string, to
     try {
       idByTopic.set(topic, await registerSubject(registryUrl, `${topic}-value`, schemaText));
     } catch (err) {
-      throw new Error(`schema registry ${registryUrl}: cannot register ${topic}-value: ${(err as Error).message}`);
+      throw new Error(`schema registry ${registryUrl}: ${(err as Error).message}`);
     }
   }
-  const ownIds = new Set(idByTopic.values());
-  const resolvers = new Map<number, ReturnType<avro.Type['createResolver']>>();
+  return codecFor<T>(readerType, idByTopic, (id) => fetchSchemaById(registryUrl, id));
+}
 
-  async function resolverFor(id: number): Promise<ReturnType<avro.Type['createResolver']> | null> {
+type WriterLookup = (id: number) => Promise<{ found: true; schema: string } | { found: false; reason: string }>;
+type Resolver = ReturnType<avro.Type['createResolver']>;
+
+/** The codec itself, over already-registered ids (exported for tests with a fake registry). */
+export function codecFor<T>(readerType: avro.Type, idByTopic: Map<string, number>, lookupWriter: WriterLookup): Codec<T> {
+  const ownIds = new Set(idByTopic.values());
+  const resolvers = new Map<number, Resolver | PoisonMessageError>();
+
+  async function resolverFor(id: number): Promise<Resolver | null> {
     if (ownIds.has(id)) return null; // written with our own schema: no resolving needed
     let resolver = resolvers.get(id);
     if (!resolver) {
-      const writer = (await registry.getSchema(id)) as unknown as avro.Type;
-      resolver = readerType.createResolver(writer);
-      resolvers.set(id, resolver);
+      const writer = await lookupWriter(id); // throws RetriableError when the registry is unwell
+      if (!writer.found) resolver = new PoisonMessageError(`unknown writer schema: ${writer.reason}`);
+      else {
+        try {
+          resolver = readerType.createResolver(avro.Type.forSchema(JSON.parse(writer.schema) as avro.Schema));
+        } catch (err) {
+          resolver = new PoisonMessageError(`writer schema id ${id} cannot be read as ${readerType.name ?? 'our schema'}: ${(err as Error).message}`);
+        }
+      }
+      resolvers.set(id, resolver); // both answers are final for this id
     }
+    if (resolver instanceof PoisonMessageError) throw resolver;
     return resolver;
   }
 
   return {
+    topics: [...idByTopic.keys()],
     encode(topic, value) {
       const id = idByTopic.get(topic);
-      if (id === undefined) throw new Error(`codec: no ${schemaFile} schema registered for topic ${topic}`);
+      if (id === undefined) throw new Error(`codec: no schema registered for topic ${topic}`);
+      const invalid: string[] = [];
+      if (!readerType.isValid(value, { errorHook: (p) => invalid.push(p.join('.') || '(root)') })) {
+        throw new SchemaError(`does not fit the ${topic} schema at ${[...new Set(invalid)].slice(0, 5).join(', ')}`);
+      }
       const body = readerType.toBuffer(value);
       const header = Buffer.alloc(5);
       header.writeUInt8(0, 0);
@@ -98,12 +110,7 @@ export async function createCodec<T>(registryUrl: string, schemaFile: string, to
         throw new PoisonMessageError('not in Confluent wire format (no magic byte 0)');
       }
       const id = buffer.readInt32BE(1);
-      let resolver;
-      try {
-        resolver = await resolverFor(id);
-      } catch (err) {
-        throw new PoisonMessageError(`unknown or incompatible writer schema id ${id}: ${(err as Error).message}`);
-      }
+      const resolver = await resolverFor(id);
       try {
         const body = buffer.subarray(5);
         return (resolver ? readerType.fromBuffer(body, resolver) : readerType.fromBuffer(body)) as T;
@@ -113,3 +120,24 @@ export async function createCodec<T>(registryUrl: string, schemaFile: string, to
     },
   };
 }
+
+/** Encodes for several topics with the codec that registered each (lead topics, events, opt-outs). */
+export interface Encoder {
+  encode(topic: string, value: unknown): Buffer;
+}
+
+export function combineEncoders(...codecs: Codec<any>[]): Encoder { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const byTopic = new Map<string, Codec<unknown>>();
+  for (const c of codecs as Codec<unknown>[]) for (const t of c.topics) byTopic.set(t, c);
+  return {
+    encode(topic, value) {
+      const codec = byTopic.get(topic);
+      // Topics without a schema (the poison topic) carry bytes as they came.
+      if (!codec && Buffer.isBuffer(value)) return value;
+      if (!codec) throw new Error(`codec: no schema registered for topic ${topic}`);
+      return codec.encode(topic, value);
+    },
+  };
+}
+
+export { RetriableError };

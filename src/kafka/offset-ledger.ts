@@ -39,7 +39,11 @@ export class OffsetLedger {
     return out;
   }
 
-  /** How many tracked offsets are not done yet (back-pressure). */
+  /**
+   * How many tracked offsets are not done yet (back-pressure). Only unfinished ones count: a done
+   * offset waiting behind an unfinished one is no work in hand, and counting it would let one
+   * stuck record pause the stage for good.
+   */
   pending(): number {
     let n = 0;
     for (const l of this.partitions.values()) n += l.pendingCount();
@@ -55,6 +59,9 @@ export class OffsetLedger {
 class PartitionLedger {
   /** Tracked offsets in read order (increasing), from the first one not done. */
   private readonly queue: bigint[] = [];
+  /** Tracked and not done. */
+  private readonly queued = new Set<bigint>();
+  /** Done, but behind an offset that is not: waiting for the commit point to pass them. */
   private readonly finished = new Set<bigint>();
   private highest: bigint | null = null;
   committed: bigint | null = null;
@@ -67,10 +74,13 @@ class PartitionLedger {
   track(offset: bigint): void {
     if (this.highest !== null && offset <= this.highest) return; // redelivered after a retry: already tracked
     this.queue.push(offset);
+    this.queued.add(offset);
     this.highest = offset;
   }
 
   done(offset: bigint): void {
+    if (!this.queued.has(offset)) return; // not tracked (since a reset), or done already
+    this.queued.delete(offset);
     this.finished.add(offset);
     while (this.queue.length > 0 && this.finished.has(this.queue[0]!)) {
       this.finished.delete(this.queue.shift()!);
@@ -83,6 +93,6 @@ class PartitionLedger {
   }
 
   pendingCount(): number {
-    return this.queue.length;
+    return this.queued.size;
   }
 }

@@ -1,40 +1,72 @@
 /**
- * What every stage of a process shares: one Kafka client, one durable producer, the codec with
- * the registered schemas, the lead history, the topology, config and logger.
+ * What every stage of a process shares: one Kafka client, one durable producer, the encoders of
+ * the registered schemas, the broker's produce limits, the topology, config, logger and clock.
+ * A lead stage is a handler plus this: the batch step does the rest (src/kafka/batch-step.ts).
  */
-import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { History } from '../history/history.js';
-import type { LeadCodec } from '../kafka/codec.js';
-import { runStage, type RunningStage, type StageRunnerOptions } from '../kafka/stage-runner.js';
+import type { RecordResult, RecordProducer, StageContext, Consumed } from '../kafka/batch-step.js';
+import type { Kafka } from '../kafka/client.js';
+import type { Encoder, LeadCodec } from '../kafka/codec.js';
+import { runKafkaStage, type RunningStage } from '../kafka/kafkajs-stage.js';
+import type { ProduceLimits } from '../kafka/produce-limits.js';
+import type { LeadEvent } from '../lead.js';
 import type { StageSpec, Topology } from '../topology.js';
+import { deadLetter, withEvents } from './outcomes.js';
 
 export interface StageDeps {
   config: Config;
   topology: Topology;
   kafka: Kafka;
-  producer: Producer;
-  codec: LeadCodec;
-  history: History;
+  producer: RecordProducer;
+  encoder: Encoder;
+  leadCodec: LeadCodec;
+  limits: ProduceLimits;
   log: Logger;
   now: () => number;
+  /** A stage's consumer stopped for good: the process should stop (and be restarted). */
+  onCrash(stage: string, err: Error): void;
 }
 
-/** Runs a stage from its topology spec with the process-wide settings. */
-export function startFromSpec(deps: StageDeps, spec: StageSpec, extra: Pick<StageRunnerOptions, 'handle' | 'maxPending' | 'onRebalance'>): Promise<RunningStage> {
+export interface LeadStageHandler {
+  handle(leads: Consumed<LeadEvent>[], ctx: StageContext<LeadEvent>): Promise<RecordResult[]>;
+  maxPending?: number;
+  onRebalance?(): void;
+}
+
+/** Runs a stage over LeadEvent records from its topology spec with the process-wide settings. */
+export function startLeadStage(deps: StageDeps, spec: StageSpec, handler: LeadStageHandler): Promise<RunningStage> {
+  return startStage(deps, spec, {
+    decode: (b) => deps.leadCodec.decode(b),
+    handle: handler.handle,
+    deadLetter: (lead, reason) => withEvents(deadLetter(lead, reason, { stage: spec.name, topology: deps.topology, now: deps.now() }), deps.topology),
+  }, handler);
+}
+
+export function startStage<T>(
+  deps: StageDeps,
+  spec: StageSpec,
+  logic: import('../kafka/batch-step.js').StageLogic<T>,
+  extra: { maxPending?: number; onRebalance?(): void } = {},
+): Promise<RunningStage> {
   if (!spec.group) throw new Error(`stage ${spec.name} has no consumer group`);
-  return runStage({
+  const { env } = deps.config;
+  return runKafkaStage<T>({
     name: spec.name,
     groupId: spec.group,
     topics: spec.inputs,
     kafka: deps.kafka,
     producer: deps.producer,
-    codec: deps.codec,
+    encoder: deps.encoder,
+    limits: deps.limits,
+    logic,
     log: deps.log,
     poisonTopic: deps.topology.topics.poison,
-    partitionsConsumedConcurrently: deps.config.env.PARTITIONS_CONCURRENTLY,
-    sessionTimeoutMs: deps.config.env.KAFKA_SESSION_TIMEOUT_MS,
-    ...extra,
+    partitionsConsumedConcurrently: env.PARTITIONS_CONCURRENTLY,
+    sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+    fetchMaxWaitMs: env.KAFKA_FETCH_MAX_WAIT_MS,
+    ...(extra.maxPending ? { maxPending: extra.maxPending } : {}),
+    ...(extra.onRebalance ? { onRebalance: extra.onRebalance } : {}),
+    onCrash: (err) => deps.onCrash(spec.name, err),
   });
 }

@@ -1,28 +1,28 @@
 /** Enrich: leads.raw → leads.enriched. Enrichment never drops or stalls a lead (see processors/enrich). */
-import type { Output } from '../kafka/stage-runner.js';
+import { eventOutputs } from '../history/events.js';
+import type { RecordResult } from '../kafka/batch-step.js';
 import { createEnricher } from '../processors/enrich/index.js';
 import type { StageSpec } from '../topology.js';
-import { startFromSpec, type StageDeps } from './context.js';
+import { startLeadStage, type StageDeps } from './context.js';
 
 export async function startEnrichStage(deps: StageDeps, spec: StageSpec) {
   const enricher = createEnricher(deps.config.router.enrichment);
-  const running = await startFromSpec(deps, spec, {
+  const { topics } = deps.topology;
+  const running = await startLeadStage(deps, spec, {
     async handle(leads) {
-      const enrichments = await enricher.enrichBatch(leads.map((l) => l.event));
+      const enrichments = await enricher.enrichBatch(leads.map((l) => l.value));
       const now = deps.now();
-      const outputs: Output[] = leads.map((lead, i) => {
-        const enrichment = enrichments[i]!;
-        deps.history.record({
-          leadId: lead.event.leadId,
-          type: 'enriched',
-          at: now,
-          stage: spec.name,
-          detail: `email ${enrichment.email.status} (${enrichment.email.reason}); tz ${enrichment.timezone.zone ?? enrichment.timezone.reason}; title ${enrichment.jobTitle.canonical ?? 'unmatched'}; phone ${enrichment.phone.e164 ? enrichment.phone.type ?? 'valid' : enrichment.phone.reason}`,
-        });
-        return { topic: deps.topology.topics.enriched, key: lead.event.leadId, event: { ...lead.event, hops: [...lead.event.hops, 'enrich'], enrichment } };
+      return leads.map((lead, i): RecordResult => {
+        const e = enrichments[i]!;
+        const detail = `email ${e.email.status} (${e.email.reason}); tz ${e.timezone.zone ?? e.timezone.reason}; title ${e.jobTitle.canonical ?? 'unmatched'}; phone ${e.phone.e164 ? (e.phone.type ?? 'valid') : e.phone.reason}`;
+        return {
+          outputs: [
+            { topic: topics.enriched, key: lead.value.leadId, value: { ...lead.value, hops: [...lead.value.hops, 'enrich'], enrichment: e } },
+            ...eventOutputs(topics.events, [{ leadId: lead.value.leadId, type: 'enriched', at: now, stage: spec.name, detail }]),
+          ],
+        };
       });
-      return { outputs };
     },
   });
-  return { running, close: () => enricher.close() };
+  return { ...running, stop: async () => { await running.stop(); await enricher.close(); } };
 }

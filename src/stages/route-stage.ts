@@ -6,13 +6,14 @@
 import type { Logger } from 'pino';
 import { ConfigError, parseRouterFile, type RouterFile } from '../config.js';
 import type { LeadEvent } from '../lead.js';
-import type { Output, RunningStage } from '../kafka/stage-runner.js';
+import type { Output } from '../kafka/batch-step.js';
+import type { RunningStage } from '../kafka/kafkajs-stage.js';
+import { eventOutputs, type HistoryEntry } from '../history/events.js';
 import { decideRoute, deliveryFor, type RoutingConfig } from '../processors/route/route.js';
 import { checkRoutingReferences } from '../processors/route/rules-schema.js';
 import { createRulesStore } from '../processors/route/rules-store.js';
 import type { Topology, StageSpec } from '../topology.js';
-import type { HistoryEvent } from '../history/history.js';
-import { startFromSpec, type StageDeps } from './context.js';
+import { startLeadStage, type StageDeps } from './context.js';
 
 export function routeLead(
   event: LeadEvent,
@@ -20,12 +21,12 @@ export function routeLead(
   topology: Topology,
   now: number,
   optOuts: { isOptedOut(phone: string): boolean } = { isOptedOut: () => false },
-): { outputs: Output[]; history: HistoryEvent[] } {
+): { outputs: Output[]; history: HistoryEntry[] } {
   const decision = decideRoute(event, config);
   const hops = [...event.hops, 'route'];
   if (decision.kind === 'rejected') {
     return {
-      outputs: [{ topic: topology.topics.rejected, key: event.leadId, event: { ...event, hops, rejection: { reason: decision.reason, stage: 'route', at: now } } }],
+      outputs: [{ topic: topology.topics.rejected, key: event.leadId, value: { ...event, hops, rejection: { reason: decision.reason, stage: 'route', at: now } } }],
       history: [{ leadId: event.leadId, type: 'rejected', at: now, stage: 'route', detail: decision.reason }],
     };
   }
@@ -35,7 +36,7 @@ export function routeLead(
   const outputs: Output[] = deliveries.map((d) => ({
     topic: d.kind === 'primary' ? topology.topics.primary : d.kind === 'search' ? topology.topics.search : topology.topics.sms[d.target]!,
     key: d.key,
-    event: { ...event, hops, delivery: deliveryFor(d, decision.rule, now) },
+    value: { ...event, hops, delivery: deliveryFor(d, decision.rule, now) },
   }));
   const detail = [`rule ${decision.rule} → ${deliveries.map((d) => d.destination).join(', ') || 'nothing'}`, ...decision.skipped].join('; ');
   return { outputs, history: [{ leadId: event.leadId, type: 'routed', at: now, stage: 'route', detail }] };
@@ -70,17 +71,14 @@ export async function startRouteStage(deps: StageDeps, spec: StageSpec, optOuts:
   const store = createRulesStore({ path: deps.config.routerPath, log, load: routingReloader(deps.config.router, log) });
   let running: RunningStage;
   try {
-    running = await startFromSpec(deps, spec, {
+    running = await startLeadStage(deps, spec, {
       async handle(leads) {
         const rules = store.current();
         const now = deps.now();
-        const outputs: Output[] = [];
-        for (const lead of leads) {
-          const r = routeLead(lead.event, rules, deps.topology, now, optOuts);
-          outputs.push(...r.outputs);
-          for (const h of r.history) deps.history.record(h);
-        }
-        return { outputs };
+        return leads.map((lead) => {
+          const r = routeLead(lead.value, rules, deps.topology, now, optOuts);
+          return { outputs: [...r.outputs, ...eventOutputs(deps.topology.topics.events, r.history)] };
+        });
       },
     });
   } catch (err) {

@@ -1,23 +1,17 @@
-/** A sink stage: deliver the batch through one Sink; outcomes become backup / DLQ records. */
-import type { Output } from '../kafka/stage-runner.js';
-import { settle, settleContext } from '../sinks/outcomes.js';
+/** A deliver stage: one destination's topic → its Sink; each outcome becomes events and backup / DLQ / fallback records. */
 import type { Sink } from '../sinks/sink.js';
 import type { StageSpec } from '../topology.js';
-import { startFromSpec, type StageDeps } from './context.js';
+import { startLeadStage, type StageDeps } from './context.js';
+import { settle, withEvents } from './outcomes.js';
 
 export function startSinkStage(deps: StageDeps, spec: StageSpec, sink: Sink) {
-  return startFromSpec(deps, spec, {
+  return startLeadStage(deps, spec, {
     async handle(leads) {
-      const outcomes = await sink.deliver(leads.map((l) => l.event));
-      const ctx = settleContext(deps, spec.name);
-      const outputs: Output[] = [];
-      leads.forEach((lead, i) => {
-        const outcome = outcomes[i] ?? { status: 'retry' as const, error: 'sink returned no outcome' };
-        const settled = settle(lead, outcome, ctx);
-        outputs.push(...settled.outputs);
-        for (const h of settled.history) deps.history.record(h);
-      });
-      return { outputs };
+      // A Sink answers for each lead; it throws only when it cannot know (its own store is
+      // down): the batch step then waits and tries the batch again.
+      const outcomes = await sink.deliver(leads.map((l) => l.value));
+      const ctx = { stage: spec.name, policy: deps.config.router.retry, topology: deps.topology, now: deps.now() };
+      return leads.map((lead, i) => ({ outputs: withEvents(settle(lead, outcomes[i] ?? { status: 'retry', error: 'sink returned no outcome' }, ctx), deps.topology) }));
     },
   });
 }

@@ -103,7 +103,7 @@ export async function startHarness(name: string, overrides: HarnessOptions = {})
     PORT: '0',
     LOG_LEVEL: 'info',
     KAFKA_SESSION_TIMEOUT_MS: '6000',
-    HISTORY_FLUSH_MS: '100',
+    ADMIN_PORT: '0', // several router processes per test: any free port each
     BACKUP_HOLD_HORIZON_MS: '5000',
     // A database per run: the sent-texts store and its dedup window must not see other runs.
     MONGO_URL: `mongodb://127.0.0.1:27017/${prefix.replace(/[^a-z0-9]/gi, '_')}`,

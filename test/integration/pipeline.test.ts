@@ -121,7 +121,7 @@ test('a lead that keeps failing ends in leads.dlq with its reason', async () => 
     const dead = await dlq.waitFor((e) => e.leadId === leadId, 60_000);
     assert.equal(dead.delivery?.destination, 'primary:buyer-uk');
     assert.match(dead.deadLetter?.reason ?? '', /gave up after 4 attempts; last error: HTTP 500/);
-    assert.equal(dead.deadLetter?.stage, 'sink-backup');
+    assert.equal(dead.deadLetter?.stage, 'sink-primary', 'the backup stage put it back on leads.primary; the sink gave up on its last attempt');
     const attempts = h.sandbox.buyerUk.received.filter((r) => r.path === '/leads' && JSON.parse(r.body).leadId === leadId).length;
     assert.equal(attempts, 4, 'first attempt plus three retries');
     await history(leadId, (types) => types.includes('dead'));

@@ -147,3 +147,25 @@ describe('email verifier client', () => {
     assert.ok(value.filter((r) => r.reason === 'verifier_timeout').length >= 14);
   });
 });
+
+describe('verdicts that name a built-in', () => {
+  it('"constructor", "toString" and "__proto__" are unmapped verdicts, never cached functions', async () => {
+    const http = await import('node:http');
+    for (const verdict of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const srv = http.createServer((_req, res) => res.end(JSON.stringify({ result: verdict, reason: verdict })));
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+      const port = (srv.address() as { port: number }).port;
+      const v = createEmailVerifier(verifierConfigSchema.parse({ url: `http://127.0.0.1:${port}/v1/verify`, budgetMs: 500 }));
+      const first = await v.verify('jane@example.com');
+      const second = await v.verify('jane@example.com');
+      await v.close();
+      await new Promise<void>((r) => srv.close(() => r()));
+      for (const r of [first, second]) {
+        assert.equal(r.status, 'unknown', `${verdict}: ${JSON.stringify(r)}`);
+        assert.equal(typeof r.status, 'string');
+        assert.equal(r.reason, `verifier_unmapped:${verdict}`);
+      }
+      assert.notEqual(second.source, 'cache', 'an unmapped verdict is not cached');
+    }
+  });
+});

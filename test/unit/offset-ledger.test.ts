@@ -37,3 +37,23 @@ test('reset forgets everything (after a rebalance)', () => {
   assert.equal(l.pending(), 0);
   assert.deepEqual(l.takeCommits(), []);
 });
+
+test('pending counts only unfinished offsets: done ones behind a stuck one are no work in hand', () => {
+  const l = new OffsetLedger();
+  for (let o = 0; o < 100; o++) l.track('t', 0, String(o));
+  for (let o = 1; o < 100; o++) l.done('t', 0, String(o));
+  assert.equal(l.pending(), 1, 'one record is unfinished, 99 are done');
+  assert.deepEqual(l.takeCommits(), [{ topic: 't', partition: 0, offset: '0' }]);
+  l.done('t', 0, '0');
+  assert.equal(l.pending(), 0);
+  assert.deepEqual(l.takeCommits(), [{ topic: 't', partition: 0, offset: '100' }]);
+});
+
+test('done for an offset that was never tracked (after a reset) changes nothing', () => {
+  const l = new OffsetLedger();
+  l.track('t', 0, '3');
+  l.reset();
+  l.done('t', 0, '3');
+  assert.equal(l.pending(), 0);
+  assert.deepEqual(l.takeCommits(), []);
+});

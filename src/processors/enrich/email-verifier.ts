@@ -115,7 +115,8 @@ export function createEmailVerifier(config: VerifierConfig): EmailVerifier {
     }
     const raw = pick(json, config.mapping.verdictField);
     if (typeof raw !== 'string' || raw === '') throw new VerifierFailure('verifier_bad_response');
-    const status = config.mapping.verdicts[raw];
+    // Own keys only: a verifier answering "constructor" or "__proto__" must not find a built-in.
+    const status = Object.hasOwn(config.mapping.verdicts, raw) ? config.mapping.verdicts[raw] : undefined;
     if (!status) return { status: 'unknown', reason: `verifier_unmapped:${raw}`, cacheable: false };
     const reasonValue = config.mapping.reasonField ? pick(json, config.mapping.reasonField) : undefined;
     const reason = `verifier:${typeof reasonValue === 'string' && reasonValue !== '' ? reasonValue : raw}`;
@@ -186,7 +187,7 @@ export function createEmailVerifier(config: VerifierConfig): EmailVerifier {
 function pick(json: unknown, path: string): unknown {
   let value: unknown = json;
   for (const key of path.split('.')) {
-    if (value === null || typeof value !== 'object') return undefined;
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
     value = (value as Record<string, unknown>)[key];
   }
   return value;

@@ -2,6 +2,7 @@
 import type { RouterFile, SmsProviderConfig } from '../../config.js';
 import type { LeadEvent } from '../../lead.js';
 import type { Sink } from '../sink.js';
+import type { SmsAdapter } from './adapters/adapter.js';
 import { createAdapter, type SmsAdapterConfigInput } from './adapters/index.js';
 import { ProviderCircuit } from './breaker.js';
 import type { OptOutList } from './optouts.js';
@@ -16,22 +17,28 @@ export interface SmsSinkDeps {
   now: () => number;
   /** Public base URL of ingest, so providers can POST delivery receipts to it. */
   publicBaseUrl?: string | undefined;
+  eligible?(lead: LeadEvent): { allowed: true } | { allowed: false; reason: string };
 }
 
 export function buildSmsSinks(providers: Record<string, SmsProviderConfig>, deps: SmsSinkDeps): Map<string, Sink> {
   const sinks = new Map<string, Sink>();
   const compose = compileTemplate(deps.policy.template); // validated once, not per lead
+  const adapters = new Map<string, SmsAdapter>();
   for (const [provider, cfg] of Object.entries(providers)) {
     // `markets` is the router's business; the adapter validates the rest.
     const { markets: _markets, ...adapterConfig } = cfg;
-    const adapter = createAdapter(adapterConfig as SmsAdapterConfigInput);
+    adapters.set(provider, createAdapter(adapterConfig as SmsAdapterConfigInput));
+  }
+  for (const [provider, adapter] of adapters) {
     sinks.set(
       provider,
       createSmsSink({
         provider,
         adapter,
+        adapterFor: (p) => adapters.get(p),
         compose: (lead: LeadEvent) => compose(lead).text,
         optOuts: deps.optOuts,
+        ...(deps.eligible ? { eligible: deps.eligible } : {}),
         sent: deps.sent,
         circuit: new ProviderCircuit(deps.policy.breakerFailures, deps.policy.breakerResetMs, deps.now),
         quietHours: deps.policy.quietHours,

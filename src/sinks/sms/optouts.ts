@@ -3,10 +3,16 @@
  * (key: E.164 phone, latest record wins). Every route and SMS-sink process holds its own copy:
  * it reads the topic to its end before it starts (so it never texts with a partial list), then
  * follows it live. No consumer-group commits: every instance always reads the whole topic.
+ *
+ * It fails closed. A record the registry cannot resolve right now is retried (the list is not
+ * readable meanwhile, and the SMS sink sends nothing); bytes that can never be decoded still
+ * carry the phone in their key, and an unreadable opt-out counts as an opt-out.
  */
-import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { PoisonMessageError, messageOf } from '../../errors.js';
+import type { Kafka } from '../../kafka/client.js';
 import type { Codec } from '../../kafka/codec.js';
+import { followTable } from '../../kafka/table.js';
 
 export interface OptOutRecord {
   phone: string;
@@ -18,51 +24,43 @@ export interface OptOutRecord {
 
 export interface OptOutList {
   isOptedOut(phone: string): boolean;
+  /** False while a record could not be read yet: texting must wait. */
+  readable(): boolean;
   size(): number;
   /** Resolves once a record at least as new as `at` for `phone` has been applied (tests, webhooks). */
   waitFor(phone: string, optedOut: boolean, timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
-export async function followOptOuts(opts: { kafka: Kafka; topic: string; codec: Codec<OptOutRecord>; log: Logger; groupPrefix: string }): Promise<OptOutList> {
+export async function followOptOuts(opts: { kafka: Kafka; topic: string; codec: Codec<OptOutRecord>; log: Logger }): Promise<OptOutList> {
   const state = new Map<string, boolean>();
+  let unreadable: string | null = null;
   const waiters = new Set<() => void>();
-  const admin = opts.kafka.admin();
-  await admin.connect();
-  // Where "the end" is at start-up: the list is complete once every partition reached it.
-  const ends = new Map((await admin.fetchTopicOffsets(opts.topic)).map((p) => [p.partition, BigInt(p.high)]));
-  await admin.disconnect();
-  const reached = new Map<number, bigint>();
-  let caughtUp!: () => void;
-  const ready = new Promise<void>((r) => (caughtUp = r));
-  const checkCaughtUp = () => {
-    for (const [p, end] of ends) if ((reached.get(p) ?? 0n) < end) return;
-    caughtUp();
-  };
-  checkCaughtUp();
-
-  const consumer = opts.kafka.consumer({ groupId: `${opts.groupPrefix}optouts-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: async ({ partition, message }) => {
-      const phone = message.key?.toString();
-      if (phone) {
-        if (message.value === null) state.delete(phone); // tombstone: forgotten entirely
-        else {
-          try {
-            const r = await opts.codec.decode(message.value);
-            state.set(r.phone, r.optedOut);
-          } catch (err) {
-            // An unreadable opt-out must not stop the list; it is logged for a human.
-            opts.log.error({ err: (err as Error).message, partition, offset: message.offset }, 'unreadable opt-out record');
-          }
-        }
-      }
-      reached.set(partition, BigInt(message.offset) + 1n);
-      checkCaughtUp();
+  const { ready, close } = await followTable({
+    kafka: opts.kafka,
+    topic: opts.topic,
+    afterEach: () => {
       for (const w of waiters) w();
+    },
+    async apply(phone, value, { partition, offset }) {
+      if (!phone) return;
+      if (value === null) return void state.delete(phone); // tombstone: forgotten entirely
+      try {
+        const r = await opts.codec.decode(value);
+        state.set(r.phone, r.optedOut);
+        unreadable = null;
+      } catch (err) {
+        if (!(err instanceof PoisonMessageError)) {
+          // The registry is briefly unwell: throwing has this record read again (with backoff);
+          // until then the list is not readable and nobody is texted.
+          unreadable = `opt-out at ${partition}/${offset}: ${messageOf(err)}`;
+          opts.log.warn({ err: messageOf(err), partition, offset }, 'opt-out record not readable yet; texting waits');
+          throw err;
+        }
+        // Never readable: when unsure, opt out (the key is the phone).
+        state.set(phone, true);
+        opts.log.error({ err: messageOf(err), partition, offset }, 'undecodable opt-out record: the number is treated as opted out');
+      }
     },
   });
   await ready;
@@ -70,6 +68,7 @@ export async function followOptOuts(opts: { kafka: Kafka; topic: string; codec: 
 
   return {
     isOptedOut: (phone) => state.get(phone) === true,
+    readable: () => unreadable === null,
     size: () => state.size,
     waitFor(phone, optedOut, timeoutMs) {
       return new Promise((resolve) => {
@@ -88,11 +87,11 @@ export async function followOptOuts(opts: { kafka: Kafka; topic: string; codec: 
         check();
       });
     },
-    close: () => consumer.disconnect(),
+    close,
   };
 }
 
-/** Writes an opt-out (or opt back in) durably: acks=all, keyed by phone for compaction. */
-export async function publishOptOut(producer: Producer, codec: Codec<OptOutRecord>, topic: string, record: OptOutRecord): Promise<void> {
-  await producer.send({ topic, acks: -1, messages: [{ key: record.phone, value: codec.encode(topic, record) }] });
+/** The record that writes an opt-out (or opt back in): keyed by phone for compaction. */
+export function optOutOutput(topic: string, record: OptOutRecord) {
+  return { topic, key: record.phone, value: record };
 }

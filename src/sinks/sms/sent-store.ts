@@ -1,134 +1,154 @@
 /**
- * What the SMS channel has sent, in MongoDB. It is how the same lead is never texted twice (a
- * redelivery after a rebalance, a retry through another provider), how the same person is not
- * texted twice within the dedup window whichever vendor or source sent them again, and how a
- * delivery receipt finds its lead.
+ * What the SMS channel has texted, written durably BEFORE and AFTER every provider call, in the
+ * history database. It is how the same lead is never texted twice (a redelivery after a crash,
+ * a retry through another provider), how the same person is not texted twice within the dedup
+ * window whichever vendor sent them again, and how a receipt or a reply finds its lead.
  *
- *   sms_sent      _id = leadId                      → the text sent for that lead
- *   sms_messages  _id = provider:providerMessageId  → the lead a receipt belongs to (by _id:
- *                 FerretDB 1.x on SQLite indexes only _id; other filters are full scans)
- * It lives in a database of its own (`<history db>_sms`) so its reads never queue behind
- * history writes (on FerretDB/SQLite each database is a file with its own write lock).
+ *   sms_texts   _id = leadId: { phone, provider, state, intentAt, sentAt?, providerMessageId? }
+ *               state "sending": recorded before the call; if it is still "sending" when the lead
+ *               comes back, the call's outcome is unknown (a crash, a timeout) and the provider
+ *               is asked (adapter lookup) before anything is sent again.
+ *               state "sent" / "failed": the provider took it / certainly did not.
+ *   sms_phones  _id = E.164 phone: { leadId, at } — which lead holds the phone for the window.
+ *
+ * Every write is an insert (a duplicate key means someone has it) or a conditional update (only
+ * from a known state), so processes never race an upsert. Every call has a time limit, and a
+ * store that does not answer is a RetriableError: the sink's batch waits, nothing is sent blind.
  */
 import type { Collection, Db } from 'mongodb';
+import { RetriableError, messageOf } from '../../errors.js';
 
-export interface SentText {
+export type TextState = 'sending' | 'sent' | 'failed';
+
+export interface TextRecord {
   _id: string; // leadId
   phone: string;
   provider: string;
-  providerMessageId: string;
-  sentAt: number;
+  state: TextState;
+  intentAt: number;
+  sentAt?: number;
+  providerMessageId?: string;
+}
+
+interface PhoneClaim {
+  _id: string; // phone
+  leadId: string;
+  at: number;
 }
 
 export interface SentStore {
-  /** Leads of this batch that were already texted (by any provider). */
-  sentLeads(leadIds: string[]): Promise<Map<string, SentText>>;
-  /** The latest text to each phone since `since`. */
-  recentByPhone(phones: string[], since: number): Promise<Map<string, SentText>>;
-  record(texts: SentText[]): Promise<void>;
-  byProviderMessageId(provider: string, providerMessageId: string): Promise<SentText | null>;
+  /** The texts already recorded for these leads (any provider, any state). */
+  texts(leadIds: string[]): Promise<Map<string, TextRecord>>;
+  /**
+   * Claims each phone for its lead for the window. Returns, per phone it could not claim, the
+   * lead that holds it. A claim older than the window, or one by the same lead, is taken over.
+   */
+  claimPhones(claims: { phone: string; leadId: string }[], now: number, windowMs: number): Promise<Map<string, string>>;
+  /**
+   * Records the intent to text, before the call. A lead already recorded "failed" (certainly not
+   * sent) is taken over; leads returned were taken by someone else meanwhile: do not send them.
+   */
+  recordIntents(texts: { leadId: string; phone: string; provider: string }[], now: number): Promise<Set<string>>;
+  markSent(texts: { leadId: string; provider: string; providerMessageId: string; sentAt: number }[]): Promise<void>;
+  /** Certainly not sent: another provider may take it, and the phone is free again. */
+  markFailed(texts: { leadId: string; phone: string }[]): Promise<void>;
+  byProviderMessageId(provider: string, providerMessageId: string): Promise<TextRecord | null>;
+  /** The latest text to a phone (a reply belongs to it). */
+  lastToPhone(phone: string): Promise<TextRecord | null>;
 }
 
-export interface SentStoreOptions {
-  /** How far back texts matter (the dedup window); older ones are forgotten in memory. */
-  windowMs: number;
-  /** How often texts recorded by other processes are pulled in. */
-  refreshMs?: number;
-  now?: () => number;
-}
+const OP_TIMEOUT_MS = 10_000;
 
-/**
- * Answers from memory, writes through to MongoDB. At start-up, and then every `refreshMs`,
- * texts sent within the window (by any process) are loaded; every text this process sends is
- * recorded in memory at once and written to MongoDB in batches every 250 ms. No database access
- * is on the per-lead path: on FerretDB/SQLite even `_id` lookups (~10 ms each, one writer)
- * could not keep up with 5,000 leads/min.
- * Between refreshes, two processes can each text the same phone through different providers
- * (SMS topics are keyed by phone, so within one provider one process owns a phone).
- */
-export async function createSentStore(historyDb: Db, opts: SentStoreOptions): Promise<SentStore & { close(): Promise<void> }> {
-  const db = historyDb.client.db(`${historyDb.databaseName}_sms`);
-  const sent: Collection<SentText> = db.collection('sms_sent');
-  const messages: Collection<{ _id: string; leadId: string }> = db.collection('sms_messages');
-  const now = opts.now ?? Date.now;
-  const byLead = new Map<string, SentText>();
-  const byPhone = new Map<string, SentText>();
-  const byMessage = new Map<string, string>(); // provider:providerMessageId → leadId
-  let loadedUpTo = now() - opts.windowMs;
+const isDuplicate = (err: unknown) => (err as { code?: number }).code === 11000 || /E11000|duplicate key/i.test(messageOf(err));
+const duplicateIndexes = (err: unknown): Set<number> => {
+  const writeErrors = ((err as { writeErrors?: { code?: number; index: number }[] }).writeErrors ?? []) as { code?: number; index: number }[];
+  if (writeErrors.length === 0 && isDuplicate(err)) throw err; // cannot tell which: let the caller retry
+  if (!writeErrors.every((w) => w.code === 11000)) throw err;
+  return new Set(writeErrors.map((w) => w.index));
+};
 
-  const remember = (t: SentText) => {
-    byLead.set(t._id, t);
-    byMessage.set(`${t.provider}:${t.providerMessageId}`, t._id);
-    const prev = byPhone.get(t.phone);
-    if (!prev || prev.sentAt <= t.sentAt) byPhone.set(t.phone, t);
-  };
-  async function refresh(): Promise<void> {
-    const from = loadedUpTo;
-    loadedUpTo = now();
-    for (const t of await sent.find({ sentAt: { $gte: from - 5_000 } }).toArray()) remember(t);
-    const horizon = now() - opts.windowMs;
-    for (const [k, t] of byLead) if (t.sentAt < horizon) byLead.delete(k);
-    for (const [k, t] of byPhone) if (t.sentAt < horizon) byPhone.delete(k);
-    for (const [k, leadId] of byMessage) if (!byLead.has(leadId)) byMessage.delete(k);
+/** Turns a database failure into "wait and try again": a text is never sent on a guess. */
+async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new RetriableError(`SMS store ${what}: ${messageOf(err)}`, { cause: err });
   }
-  await refresh();
-  const timer = setInterval(() => void refresh().catch(() => undefined), opts.refreshMs ?? 30_000);
-  timer.unref();
+}
 
-  let pending: SentText[] = [];
-  let flushing: Promise<void> | null = null;
-  const flush = (): Promise<void> =>
-    (flushing ??= (async () => {
-      const batch = pending;
-      pending = [];
-      if (batch.length === 0) return;
-      try {
-        await Promise.all([
-          sent.insertMany(batch, { ordered: false }).catch(ignoreDuplicates),
-          messages.insertMany(batch.map((t) => ({ _id: `${t.provider}:${t.providerMessageId}`, leadId: t._id })), { ordered: false }).catch(ignoreDuplicates),
-        ]);
-      } catch {
-        pending = batch.concat(pending); // try again with the next flush
-      }
-    })().finally(() => {
-      flushing = null;
-    }));
-  const flusher = setInterval(() => void flush(), 250);
-  flusher.unref();
+export async function openSentStore(db: Db): Promise<SentStore> {
+  const texts: Collection<TextRecord> = db.collection('sms_texts');
+  const phones: Collection<PhoneClaim> = db.collection('sms_phones');
+  await texts.createIndex({ provider: 1, providerMessageId: 1 }, { name: 'provider_message' });
+  await texts.createIndex({ phone: 1, intentAt: -1 }, { name: 'phone_intent' });
+  const opts = { maxTimeMS: OP_TIMEOUT_MS };
+
+  async function insertAll<D extends { _id: string }>(col: Collection<D>, docs: D[]): Promise<Set<number>> {
+    if (docs.length === 0) return new Set();
+    try {
+      await col.insertMany(docs as unknown as Parameters<Collection<D>["insertMany"]>[0], { ordered: false, ...opts });
+      return new Set();
+    } catch (err) {
+      return duplicateIndexes(err);
+    }
+  }
 
   return {
-    async sentLeads(leadIds) {
-      return new Map(leadIds.flatMap((id) => (byLead.has(id) ? [[id, byLead.get(id)!] as const] : [])));
-    },
-    async recentByPhone(phoneList, since) {
-      return new Map(phoneList.flatMap((p) => {
-        const t = byPhone.get(p);
-        return t && t.sentAt >= since ? [[p, t] as const] : [];
-      }));
-    },
-    async record(texts) {
-      // Memory first (this process's dedup is exact at once); MongoDB behind, in batches, so a
-      // slow database never holds a text. A crash before the flush forgets at most ~250 ms of
-      // texts: a redelivery then goes to the same provider with the same idempotency key.
-      texts.forEach(remember);
-      pending.push(...texts);
-    },
-    async byProviderMessageId(provider, providerMessageId) {
-      // Memory first: a receipt can arrive before the write-behind flush.
-      const key = `${provider}:${providerMessageId}`;
-      const leadId = byMessage.get(key) ?? (await messages.findOne({ _id: key }))?.leadId;
-      return leadId ? (byLead.get(leadId) ?? (await sent.findOne({ _id: leadId }))) : null;
-    },
-    async close() {
-      clearInterval(timer);
-      clearInterval(flusher);
-      await flushing;
-      await flush();
-    },
-  };
-}
+    texts: (leadIds) =>
+      guarded('read', async () => {
+        if (leadIds.length === 0) return new Map();
+        const found = await texts.find({ _id: { $in: leadIds } }, opts).toArray();
+        return new Map(found.map((t) => [t._id, t]));
+      }),
 
-/** A duplicate `_id` means it was already recorded (a redelivery): that is the point. */
-function ignoreDuplicates(err: unknown): void {
-  if ((err as { code?: number }).code !== 11000 && !/E11000|duplicate key/i.test((err as Error).message)) throw err;
+    claimPhones: (claims, now, windowMs) =>
+      guarded('phone claim', async () => {
+        const lost = new Map<string, string>();
+        const taken = await insertAll(phones, claims.map((c) => ({ _id: c.phone, leadId: c.leadId, at: now })));
+        for (const i of taken) {
+          const claim = claims[i]!;
+          const holder = await phones.findOne({ _id: claim.phone }, opts);
+          if (!holder || holder.leadId === claim.leadId) continue; // ours already (a redelivery), or just released
+          if (holder.at >= now - windowMs) {
+            lost.set(claim.phone, holder.leadId);
+            continue;
+          }
+          // Expired: take it over only from exactly what we read, so two takers cannot both win.
+          const res = await phones.updateOne({ _id: claim.phone, leadId: holder.leadId, at: holder.at }, { $set: { leadId: claim.leadId, at: now } }, opts);
+          if (res.modifiedCount === 0) lost.set(claim.phone, (await phones.findOne({ _id: claim.phone }, opts))?.leadId ?? 'another lead');
+        }
+        return lost;
+      }),
+
+    recordIntents: (list, now) =>
+      guarded('intent', async () => {
+        const taken = new Set<string>();
+        const dups = await insertAll(texts, list.map((t) => ({ _id: t.leadId, phone: t.phone, provider: t.provider, state: 'sending' as const, intentAt: now })));
+        for (const i of dups) {
+          const t = list[i]!;
+          const res = await texts.updateOne({ _id: t.leadId, state: 'failed' }, { $set: { provider: t.provider, state: 'sending', intentAt: now } }, opts);
+          if (res.modifiedCount === 0) taken.add(t.leadId);
+        }
+        return taken;
+      }),
+
+    markSent: (list) =>
+      guarded('sent', async () => {
+        if (list.length === 0) return;
+        await texts.bulkWrite(
+          list.map((t) => ({ updateOne: { filter: { _id: t.leadId }, update: { $set: { state: 'sent' as const, provider: t.provider, providerMessageId: t.providerMessageId, sentAt: t.sentAt } } } })),
+          { ordered: false, ...opts },
+        );
+      }),
+
+    markFailed: (list) =>
+      guarded('failed', async () => {
+        if (list.length === 0) return;
+        await texts.bulkWrite(list.map((t) => ({ updateOne: { filter: { _id: t.leadId, state: 'sending' as const }, update: { $set: { state: 'failed' as const } } } })), { ordered: false, ...opts });
+        await phones.bulkWrite(list.map((t) => ({ deleteOne: { filter: { _id: t.phone, leadId: t.leadId } } })), { ordered: false, ...opts });
+      }),
+
+    byProviderMessageId: (provider, providerMessageId) => guarded('read', () => texts.findOne({ provider, providerMessageId }, opts)),
+    lastToPhone: (phone) => guarded('read', async () => (await texts.find({ phone }, opts).sort({ intentAt: -1 }).limit(1).toArray())[0] ?? null),
+  };
 }

@@ -1,28 +1,37 @@
 /**
  * The SMS channel for one provider (one topic and consumer group per provider). For each lead,
  * in this order, because each check is cheaper and more final than the next:
- *   1. no E.164 phone            → dead
- *   2. opted out (leads.optouts) → skipped (suppressed): never a text after STOP
- *   3. this lead already texted  → delivered (a redelivery; the record says by whom)
- *   4. phone texted recently     → skipped (duplicate of that lead), within the dedup window
- *   5. outside quiet hours       → defer until the local window opens
- *   6. circuit open              → fallback to the next provider (or retry later)
- *   7. send with an idempotency key (leadId + destination); ok → delivered and remembered;
- *      failure → next provider in the lead's list, else retry later / dead if not retriable.
+ *   1. opt-out list not readable → wait (the batch is retried): never text on a partial list
+ *   2. no E.164 phone            → dead
+ *   3. opted out (leads.optouts) → skipped (suppressed): never a text after STOP
+ *   4. outside quiet hours       → defer until the local window opens
+ *   5. this lead already texted  → delivered (a redelivery; the record says by whom)
+ *   6. a text whose outcome is unknown (crash or timeout mid-call) → ask the provider; sent →
+ *      delivered, not sent → go on, cannot tell → retry later. Never re-sent blind.
+ *   7. phone texted recently     → skipped (duplicate of that lead), within the dedup window
+ *   8. circuit open              → fallback to the next provider (or retry later)
+ *   9. intent recorded durably, then the provider call; the outcome recorded durably before the
+ *      batch commits. A certain failure may fall back to the next provider; an uncertain one
+ *      (the provider may have it) waits for a lookup on the next attempt instead.
  */
 import pLimit from 'p-limit';
+import { RetriableError } from '../../errors.js';
 import { deliveryKey, marketOf, type LeadEvent } from '../../lead.js';
 import type { DeliveryOutcome, Sink } from '../sink.js';
-import type { SmsAdapter } from './adapters/adapter.js';
+import type { SmsAdapter, SmsSendResult } from './adapters/adapter.js';
 import type { ProviderCircuit } from './breaker.js';
 import { checkQuietHours, type QuietWindows } from './quiet-hours.js';
-import type { SentStore, SentText } from './sent-store.js';
+import type { SentStore } from './sent-store.js';
 
 export interface SmsSinkOptions {
   provider: string;
   adapter: SmsAdapter;
+  /** Every configured provider's adapter, to ask the one that may have sent a text. */
+  adapterFor(provider: string): SmsAdapter | undefined;
   compose(lead: LeadEvent): string;
-  optOuts: { isOptedOut(phone: string): boolean };
+  optOuts: { isOptedOut(phone: string): boolean; readable(): boolean };
+  /** Whether this number may be texted at all for this lead (mobile, in market); reason when not. */
+  eligible?(lead: LeadEvent): { allowed: true } | { allowed: false; reason: string };
   sent: SentStore;
   circuit: ProviderCircuit;
   quietHours: QuietWindows;
@@ -33,62 +42,131 @@ export interface SmsSinkOptions {
   concurrency?: number;
 }
 
+interface Candidate {
+  i: number;
+  lead: LeadEvent;
+  to: string;
+}
+
 export function createSmsSink(opts: SmsSinkOptions): Sink {
   const limit = pLimit(opts.concurrency ?? 32);
+  const lookups = pLimit(8);
   const destination = `sms:${opts.provider}`;
+  const masked = (phone: string) => `${phone.slice(0, -4)}****`;
 
-  async function send(lead: LeadEvent, to: string): Promise<{ outcome: DeliveryOutcome; sent?: SentText }> {
-    const fallback = lead.delivery?.fallbacks[0];
-    if (!opts.circuit.allows()) {
-      const error = `${opts.provider}: circuit open (provider keeps failing)`;
-      return { outcome: fallback ? { status: 'fallback', error, next: fallback } : { status: 'retry', error } };
+  /** Step 6: did the provider take a text whose outcome we never learned? */
+  async function resolveUncertain(c: Candidate, provider: string, since: number): Promise<'sent' | 'not-sent' | DeliveryOutcome> {
+    const adapter = opts.adapterFor(provider) ?? (provider === opts.provider ? opts.adapter : undefined);
+    if (!adapter) return { status: 'retry', error: `text to ${masked(c.to)} may have gone out through ${provider}, which is not configured here; not re-sent` };
+    const found = await adapter.lookup({ to: c.to, idempotencyKey: deliveryKey(c.lead.leadId, `sms:${provider}`), since });
+    if (found.found === true) {
+      await opts.sent.markSent([{ leadId: c.lead.leadId, provider, providerMessageId: found.providerMessageId, sentAt: opts.now() }]);
+      return 'sent';
     }
-    const result = await opts.adapter.send({
-      leadId: lead.leadId,
-      to,
-      body: opts.compose(lead),
-      idempotencyKey: deliveryKey(lead.leadId, destination),
-      ...(opts.statusCallbackUrl ? { statusCallbackUrl: opts.statusCallbackUrl } : {}),
-    });
-    if (result.ok) {
-      opts.circuit.success();
-      return {
-        outcome: { status: 'delivered', detail: `${opts.provider} message ${result.providerMessageId}` },
-        sent: { _id: lead.leadId, phone: to, provider: opts.provider, providerMessageId: result.providerMessageId, sentAt: opts.now() },
-      };
+    if (found.found === false) {
+      await opts.sent.markFailed([{ leadId: c.lead.leadId, phone: c.to }]);
+      return 'not-sent';
     }
+    return { status: 'retry', error: `uncertain whether ${provider} sent the text (${found.reason}); asking again later, not re-sent` };
+  }
+
+  function afterFailure(lead: LeadEvent, result: Extract<SmsSendResult, { ok: false }>): DeliveryOutcome {
     const error = `${opts.provider}: ${result.error}`;
-    if (!result.retriable) return { outcome: { status: 'dead', reason: error } };
-    opts.circuit.failure();
-    return { outcome: fallback ? { status: 'fallback', error, next: fallback } : { status: 'retry', error } };
+    if (result.uncertain) return { status: 'retry', error: `${error} (the provider may have the text: checked before any resend)` };
+    if (!result.retriable) return { status: 'dead', reason: error };
+    const fallback = lead.delivery?.fallbacks[0];
+    return fallback ? { status: 'fallback', error, next: fallback } : { status: 'retry', error };
   }
 
   async function deliver(leads: LeadEvent[]): Promise<DeliveryOutcome[]> {
+    if (!opts.optOuts.readable()) throw new RetriableError('opt-out list not readable: no texting until it is');
     const now = opts.now();
-    const phones = leads.map((l) => l.enrichment?.phone.e164 ?? null);
-    const [alreadySent, recent] = await Promise.all([
-      opts.sent.sentLeads(leads.map((l) => l.leadId)),
-      opts.sent.recentByPhone(phones.filter((p): p is string => p !== null), now - opts.dedupWindowMs),
-    ]);
-    // Leads of this batch claim their phone in order, so two leads for one person in one batch
-    // are also caught (SMS topics are keyed by phone: one person's leads share a partition).
-    const claimed = new Map<string, string>();
-    const outcomes: (DeliveryOutcome | Promise<{ outcome: DeliveryOutcome; sent?: SentText }>)[] = leads.map((lead, i) => {
-      const to = phones[i];
-      if (!to) return { status: 'dead', reason: 'no E.164 phone to text' };
-      if (opts.optOuts.isOptedOut(to)) return { status: 'skipped', as: 'suppressed', reason: `${to.slice(0, -4)}**** opted out` };
-      const before = alreadySent.get(lead.leadId);
-      if (before) return { status: 'delivered', detail: `already texted by ${before.provider} (message ${before.providerMessageId})` };
-      const earlier = recent.get(to)?._id ?? claimed.get(to);
-      if (earlier && earlier !== lead.leadId) return { status: 'skipped', as: 'duplicate', reason: `duplicate of lead ${earlier}: phone texted within the dedup window` };
+    const outcomes: (DeliveryOutcome | undefined)[] = new Array(leads.length);
+    const candidates: Candidate[] = [];
+    leads.forEach((lead, i) => {
+      const to = lead.enrichment?.phone.e164 ?? null;
+      if (!to) return void (outcomes[i] = { status: 'dead', reason: 'no E.164 phone to text' });
+      const eligible = opts.eligible?.(lead) ?? { allowed: true };
+      if (!eligible.allowed) return void (outcomes[i] = { status: 'skipped', as: 'suppressed', reason: eligible.reason });
+      if (opts.optOuts.isOptedOut(to)) return void (outcomes[i] = { status: 'skipped', as: 'suppressed', reason: `${masked(to)} opted out` });
       const quiet = checkQuietHours({ now: new Date(now), zone: lead.enrichment?.timezone.zone ?? null, market: marketOf(lead), windows: opts.quietHours });
-      if (!quiet.allowed) return { status: 'defer', until: quiet.releaseAt.getTime(), reason: quiet.reason };
-      claimed.set(to, lead.leadId);
-      return limit(() => send(lead, to));
+      if (!quiet.allowed) return void (outcomes[i] = { status: 'defer', until: quiet.releaseAt.getTime(), reason: quiet.reason });
+      candidates.push({ i, lead, to });
     });
-    const settled: { outcome: DeliveryOutcome; sent?: SentText }[] = await Promise.all(outcomes.map((o) => ('then' in o ? o : { outcome: o })));
-    await opts.sent.record(settled.flatMap((s) => (s.sent ? [s.sent] : [])));
-    return settled.map((s) => s.outcome);
+
+    const known = await opts.sent.texts(candidates.map((c) => c.lead.leadId));
+    const toSend: Candidate[] = [];
+    await Promise.all(
+      candidates.map((c) =>
+        lookups(async () => {
+          const k = known.get(c.lead.leadId);
+          if (k?.state === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `already texted by ${k.provider} (message ${k.providerMessageId ?? 'unknown'})` });
+          if (k?.state === 'sending') {
+            const r = await resolveUncertain(c, k.provider, k.intentAt);
+            if (r === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `texted by ${k.provider} before a crash or timeout (confirmed by lookup)` });
+            if (r !== 'not-sent') return void (outcomes[c.i] = r);
+          }
+          toSend.push(c);
+        }),
+      ),
+    );
+    toSend.sort((a, b) => a.i - b.i); // batch order decides which of two leads for one person goes first
+
+    if (toSend.length > 0 && !opts.circuit.allows()) {
+      const error = `${opts.provider}: circuit open (provider keeps failing)`;
+      for (const c of toSend) {
+        const fallback = c.lead.delivery?.fallbacks[0];
+        outcomes[c.i] = fallback ? { status: 'fallback', error, next: fallback } : { status: 'retry', error };
+      }
+      return outcomes.map((o) => o!);
+    }
+
+    // One person, one text per window: within this batch first, then against every process.
+    const firstInBatch = new Map<string, string>();
+    const unique = toSend.filter((c) => {
+      const earlier = firstInBatch.get(c.to);
+      if (earlier && earlier !== c.lead.leadId) {
+        outcomes[c.i] = { status: 'skipped', as: 'duplicate', reason: `duplicate of lead ${earlier}: phone texted within the dedup window` };
+        return false;
+      }
+      firstInBatch.set(c.to, c.lead.leadId);
+      return true;
+    });
+    const held = await opts.sent.claimPhones(unique.map((c) => ({ phone: c.to, leadId: c.lead.leadId })), now, opts.dedupWindowMs);
+    const claimed = unique.filter((c) => {
+      const holder = held.get(c.to);
+      if (holder) outcomes[c.i] = { status: 'skipped', as: 'duplicate', reason: `duplicate of lead ${holder}: phone texted within the dedup window` };
+      return !holder;
+    });
+    const taken = await opts.sent.recordIntents(claimed.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider })), now);
+    const sending = claimed.filter((c) => {
+      if (taken.has(c.lead.leadId)) outcomes[c.i] = { status: 'retry', error: 'another process is texting this lead right now; checked again later' };
+      return !taken.has(c.lead.leadId);
+    });
+
+    const results = await Promise.all(
+      sending.map((c) =>
+        limit(async () => {
+          const result = await opts.adapter.send({
+            leadId: c.lead.leadId,
+            to: c.to,
+            body: opts.compose(c.lead),
+            idempotencyKey: deliveryKey(c.lead.leadId, destination),
+            ...(opts.statusCallbackUrl ? { statusCallbackUrl: opts.statusCallbackUrl } : {}),
+          });
+          if (result.ok) opts.circuit.success();
+          else if (result.retriable) opts.circuit.failure();
+          return { c, result };
+        }),
+      ),
+    );
+    const sentAt = opts.now();
+    await opts.sent.markSent(results.flatMap(({ c, result }) => (result.ok ? [{ leadId: c.lead.leadId, provider: opts.provider, providerMessageId: result.providerMessageId, sentAt }] : [])));
+    await opts.sent.markFailed(results.flatMap(({ c, result }) => (!result.ok && !result.uncertain ? [{ leadId: c.lead.leadId, phone: c.to }] : [])));
+    for (const { c, result } of results) {
+      outcomes[c.i] = result.ok ? { status: 'delivered', detail: `${opts.provider} message ${result.providerMessageId}` } : afterFailure(c.lead, result);
+    }
+    return outcomes.map((o) => o ?? { status: 'retry', error: 'no outcome' });
   }
 
   return { kind: 'sms', deliver, close: () => opts.adapter.close() };

@@ -1,0 +1,98 @@
+/**
+ * The history store: one document per event, `_id` = eventId, written with unordered bulk
+ * inserts where a duplicate key means "already written". Nothing is ever updated, so writers
+ * never race (the old one-document-per-lead upsert + $push raced on every lead: E11000 on real
+ * MongoDB, a wedged FerretDB on SQLite). Reads go by an index on (leadId, at).
+ *
+ * Retention: a TTL index where the server supports one (MongoDB), and in every case a purge of
+ * events older than the retention that the history sink runs (FerretDB 1.x has no TTL indexes).
+ * Every call has a time limit, so a stuck server is an error that is retried, never a hang.
+ */
+import { MongoClient, type Collection, type Db } from 'mongodb';
+import { RetriableError, messageOf } from '../errors.js';
+import type { HistoryEventRecord } from './events.js';
+
+export interface StoredEvent {
+  _id: string;
+  leadId: string;
+  type: string;
+  at: Date;
+  stage: string;
+  destination: string | null;
+  attempt: number | null;
+  detail: string | null;
+  fields: Record<string, string>;
+}
+
+export interface HistoryStore {
+  db: Db;
+  /** Writes events; those already there are skipped. Throws RetriableError when the store is unwell. */
+  write(events: HistoryEventRecord[]): Promise<{ inserted: number; duplicates: number }>;
+  /** A lead's events, oldest first. */
+  forLead(leadId: string): Promise<StoredEvent[]>;
+  /** Deletes events older than the retention; returns how many. */
+  purge(olderThan: Date): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const EVENTS_COLLECTION = 'lead_events';
+const OP_TIMEOUT_MS = 15_000;
+
+/** Connects; one readable error when the server is not there. */
+export async function connectMongo(url: string): Promise<MongoClient> {
+  // Small pool: the history sink writes in bulk; readers (ingest) do one query per request.
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000, connectTimeoutMS: 5000, socketTimeoutMS: 30_000, maxPoolSize: 8 });
+  try {
+    await client.connect();
+    await client.db().command({ ping: 1 });
+  } catch (err) {
+    await client.close().catch(() => undefined);
+    throw new Error(`MongoDB at ${url} is not reachable: ${messageOf(err)}`);
+  }
+  return client;
+}
+
+export async function openHistoryStore(url: string, opts: { ttlDays: number; collection?: string }): Promise<HistoryStore> {
+  const client = await connectMongo(url);
+  const db = client.db();
+  const events: Collection<StoredEvent> = db.collection(opts.collection ?? EVENTS_COLLECTION);
+  await ensureIndexes(events, opts.ttlDays);
+  return {
+    db,
+    async write(records) {
+      if (records.length === 0) return { inserted: 0, duplicates: 0 };
+      const docs: StoredEvent[] = records.map((r) => ({ _id: r.eventId, leadId: r.leadId, type: r.type, at: new Date(r.at), stage: r.stage, destination: r.destination, attempt: r.attempt, detail: r.detail, fields: r.fields }));
+      try {
+        const res = await events.insertMany(docs, { ordered: false, maxTimeMS: OP_TIMEOUT_MS });
+        return { inserted: res.insertedCount, duplicates: 0 };
+      } catch (err) {
+        const e = err as { code?: number; writeErrors?: { code?: number }[]; insertedCount?: number; result?: { insertedCount?: number } };
+        const writeErrors = e.writeErrors ?? [];
+        const onlyDuplicates = (e.code === 11000 || writeErrors.length > 0) && writeErrors.every((w) => w.code === 11000);
+        if (onlyDuplicates) {
+          const dups = Math.max(writeErrors.length, 1);
+          return { inserted: records.length - dups, duplicates: dups };
+        }
+        throw new RetriableError(`history write: ${messageOf(err)}`, { cause: err });
+      }
+    },
+    async forLead(leadId) {
+      return events.find({ leadId }, { maxTimeMS: OP_TIMEOUT_MS }).sort({ at: 1, _id: 1 }).toArray();
+    },
+    async purge(olderThan) {
+      const res = await events.deleteMany({ at: { $lt: olderThan } }, { maxTimeMS: 60_000 });
+      return res.deletedCount;
+    },
+    close: () => client.close(),
+  };
+}
+
+async function ensureIndexes(events: Collection<StoredEvent>, ttlDays: number): Promise<void> {
+  await events.createIndex({ leadId: 1, at: 1 }, { name: 'leadId_at' });
+  try {
+    await events.createIndex({ at: 1 }, { name: 'at_ttl', expireAfterSeconds: ttlDays * 86_400 });
+  } catch {
+    // No TTL support (FerretDB 1.x), or an index with other options: a plain one serves the purge.
+    await events.createIndex({ at: 1 }, { name: 'at' }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The thin KafkaJS adapter under the batch step (src/kafka/batch-step.ts): it owns the consumer,
+ * turns each fetched batch into RawRecords, and gives the step heartbeat / isStale / commit.
+ *
+ * KafkaJS details that decide whether a lead is lost or stuck, handled here:
+ *   - autoCommit off and eachBatchAutoResolve off: what is committed comes only from the ledger.
+ *   - commits go through the eachBatch payload's committer: consumer.commitOffsets() is a silent
+ *     no-op once stop() has begun, which lost the commit of the batch a SIGTERM let finish.
+ *   - no background heartbeats while a batch runs: the step heartbeats on a timer.
+ *   - pause() survives a rebalance: a stage paused at its holding limit is resumed when it
+ *     rejoins, since the rebalance dropped what it held.
+ *   - a consumer can crash without restarting itself: reported through onCrash, not exited here.
+ */
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { messageOf } from '../errors.js';
+import { createBatchStep, type BatchStep, type RecordProducer, type StageLogic } from './batch-step.js';
+import type { Encoder } from './codec.js';
+import type { ProduceLimits } from './produce-limits.js';
+
+export interface StageHealth {
+  stage: string;
+  group: string;
+  ready: boolean;
+  problems: string[];
+  paused: boolean;
+  pending: number;
+}
+
+export interface RunningStage {
+  name: string;
+  stop(): Promise<void>;
+  health(): StageHealth;
+}
+
+export interface KafkaStageOptions<T> {
+  name: string;
+  groupId: string;
+  topics: string[];
+  kafka: Kafka;
+  producer: RecordProducer;
+  encoder: Encoder;
+  limits: ProduceLimits;
+  logic: StageLogic<T>;
+  log: Logger;
+  poisonTopic: string;
+  partitionsConsumedConcurrently: number;
+  sessionTimeoutMs: number;
+  fetchMaxWaitMs: number;
+  /** Pause fetching while this many records are unfinished (deferred). */
+  maxPending?: number;
+  /** After a rebalance: deferred work for lost partitions will be redone by their new owner. */
+  onRebalance?(): void;
+  /** The consumer stopped for good; the process should stop and be restarted. */
+  onCrash(err: Error): void;
+  /** For tests: when the consumer's last sign of life may be before it counts as stalled. */
+  stallAfterMs?: number;
+  now?: () => number;
+}
+
+export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<RunningStage & { step: BatchStep<T> }> {
+  const log = opts.log.child({ stage: opts.name });
+  const now = opts.now ?? Date.now;
+  const consumer: Consumer = opts.kafka.consumer({
+    groupId: opts.groupId,
+    sessionTimeout: opts.sessionTimeoutMs,
+    heartbeatInterval: Math.max(500, Math.floor(opts.sessionTimeoutMs / 10)),
+    rebalanceTimeout: Math.max(60_000, opts.sessionTimeoutMs * 2),
+    maxWaitTimeInMs: opts.fetchMaxWaitMs,
+    allowAutoTopicCreation: false,
+  });
+  let stopping = false;
+  let paused = false;
+  let joined = false;
+  let crashed: string | null = null;
+  let lastSignOfLife = now();
+  let transientSince: number | null = null;
+  let lastTransient = '';
+  const stallAfterMs = opts.stallAfterMs ?? Math.max(60_000, opts.sessionTimeoutMs * 2);
+
+  const step = createBatchStep<T>({
+    stage: opts.name,
+    logic: opts.logic,
+    encoder: opts.encoder,
+    producer: opts.producer,
+    limits: opts.limits,
+    poisonTopic: opts.poisonTopic,
+    log,
+    heartbeatEveryMs: Math.max(500, Math.floor(opts.sessionTimeoutMs / 6)),
+    commitOutside: async (offsets) => {
+      await consumer.commitOffsets(offsets);
+      afterProgress();
+    },
+    isStopping: () => stopping,
+    onTransient: (err) => {
+      transientSince ??= now();
+      lastTransient = messageOf(err);
+    },
+  });
+
+  const all = () => opts.topics.map((topic) => ({ topic }));
+  function afterProgress(): void {
+    lastSignOfLife = now();
+    if (!opts.maxPending) return;
+    const pending = step.ledger.pending();
+    if (!paused && pending >= opts.maxPending) {
+      paused = true;
+      consumer.pause(all());
+      log.warn({ pending }, 'paused fetching: holding as many records as allowed');
+    } else if (paused && pending < opts.maxPending / 2) {
+      paused = false;
+      consumer.resume(all());
+      log.info({ pending }, 'resumed fetching');
+    }
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const records = batch.messages.map((m) => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: m.offset,
+      key: m.key,
+      value: m.value,
+      headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : String(v)])),
+    }));
+    const status = await step.processBatch(records, {
+      heartbeat: async () => {
+        await payload.heartbeat();
+        lastSignOfLife = now();
+      },
+      isStale: payload.isStale,
+      commit: (offsets) =>
+        payload.commitOffsetsIfNecessary({
+          topics: [...new Set(offsets.map((o) => o.topic))].map((topic) => ({
+            topic,
+            partitions: offsets.filter((o) => o.topic === topic).map(({ partition, offset }) => ({ partition, offset })),
+          })),
+        }),
+    });
+    if (status === 'committed') {
+      transientSince = null;
+      // Fetch position only; what is committed came from the ledger above.
+      for (const m of batch.messages) payload.resolveOffset(m.offset);
+    }
+    afterProgress();
+  }
+
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    joined = true;
+    lastSignOfLife = now();
+    step.reset();
+    opts.onRebalance?.();
+    if (paused) {
+      paused = false;
+      consumer.resume(all()); // what we held was dropped with the old assignment
+    }
+    log.info({ assigned: e.payload.memberAssignment }, 'joined group');
+  });
+  consumer.on(consumer.events.REBALANCING, () => {
+    joined = false;
+  });
+  consumer.on(consumer.events.FETCH, () => {
+    lastSignOfLife = now();
+  });
+  consumer.on(consumer.events.HEARTBEAT, () => {
+    lastSignOfLife = now();
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    const err = e.payload.error ?? new Error('consumer crashed');
+    log.error({ err: messageOf(err), restart: e.payload.restart }, 'consumer crashed');
+    joined = false;
+    if (!e.payload.restart && !stopping) {
+      crashed = messageOf(err);
+      opts.onCrash(err instanceof Error ? err : new Error(String(err)));
+    }
+  });
+
+  await consumer.connect();
+  await consumer.subscribe({ topics: opts.topics, fromBeginning: true });
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently, eachBatch });
+  log.info({ group: opts.groupId, topics: opts.topics }, 'stage running');
+
+  return {
+    name: opts.name,
+    step,
+    health() {
+      const problems: string[] = [];
+      if (crashed) problems.push(`consumer crashed: ${crashed}`);
+      else if (!joined) problems.push('not in its consumer group (joining or rebalancing)');
+      const quiet = now() - lastSignOfLife;
+      if (!crashed && !paused && quiet > stallAfterMs) problems.push(`stalled: no fetch or heartbeat for ${Math.round(quiet / 1000)} s`);
+      if (transientSince !== null && now() - transientSince > 5000) problems.push(`waiting since ${new Date(transientSince).toISOString()} on: ${lastTransient}`);
+      return { stage: opts.name, group: opts.groupId, ready: problems.length === 0 && !stopping, problems, paused, pending: step.ledger.pending() };
+    },
+    async stop() {
+      stopping = true;
+      // stop() waits for the batch in hand, which commits itself before it returns.
+      await consumer.stop();
+      await step.settled();
+      await consumer.disconnect();
+    },
+  };
+}

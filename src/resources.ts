@@ -1,0 +1,109 @@
+/**
+ * What the stages of one process share, built on first use and closed once: the MongoDB-wire
+ * database (history store, SMS sent-texts store), the opt-out list, and the sinks. A process
+ * that runs only enrich never connects to MongoDB; one that runs every SMS provider builds one
+ * sent-texts store for all of them.
+ */
+import type { Logger } from 'pino';
+import type { Db, MongoClient } from 'mongodb';
+import type { Config } from './config.js';
+import type { HistoryEventRecord } from './history/events.js';
+import { EVENTS_COLLECTION, connectMongo, openHistoryStore, type HistoryStore } from './history/store.js';
+import type { Kafka } from './kafka/client.js';
+import type { Codec } from './kafka/codec.js';
+import { createWebhookSink } from './sinks/primary/webhook-sink.js';
+import { createSearchSink } from './sinks/search/search-sink.js';
+import type { Sink } from './sinks/sink.js';
+import { buildSmsSinks } from './sinks/sms/build.js';
+import { followOptOuts, type OptOutList, type OptOutRecord } from './sinks/sms/optouts.js';
+import { openSentStore, type SentStore } from './sinks/sms/sent-store.js';
+import type { StageSpec, Topology } from './topology.js';
+
+export interface Resources {
+  eventsCodec: Codec<HistoryEventRecord>;
+  optOuts(): Promise<OptOutList>;
+  sentStore(): Promise<SentStore>;
+  historyStore(): Promise<HistoryStore>;
+  sinkFor(spec: StageSpec): Promise<Sink>;
+  close(): Promise<void>;
+}
+
+/** A start-up step: a readable one-line error if it fails, and never a silent hang. */
+export async function step<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createResources(opts: { config: Config; topology: Topology; kafka: Kafka; log: Logger; now: () => number; eventsCodec: Codec<HistoryEventRecord>; optOutCodec: Codec<OptOutRecord> }): Resources {
+  const { env } = opts.config;
+  const closers: (() => Promise<unknown>)[] = [];
+  const once = <T>(build: () => Promise<T>) => {
+    let p: Promise<T> | null = null;
+    return () => (p ??= build());
+  };
+  const mongo = once(async (): Promise<{ client: MongoClient; db: Db }> => {
+    const client = await step(`MongoDB at ${env.MONGO_URL}`, () => connectMongo(env.MONGO_URL));
+    closers.push(() => client.close());
+    return { client, db: client.db() };
+  });
+  const optOuts = once(async () => {
+    const list = await step('opt-out list', () => followOptOuts({ kafka: opts.kafka, topic: opts.topology.topics.optouts, codec: opts.optOutCodec, log: opts.log }));
+    closers.unshift(() => list.close());
+    return list;
+  });
+  const sentStore = once(async () => step('SMS sent-texts store', async () => openSentStore((await mongo()).db)));
+  const historyStore = once(async () => {
+    const store = await step('history store', () => openHistoryStore(env.MONGO_URL, { ttlDays: env.HISTORY_TTL_DAYS, collection: EVENTS_COLLECTION }));
+    closers.push(() => store.close());
+    return store;
+  });
+  const sinks = new Map<string, Promise<Sink>>();
+  const sms = once(async () =>
+    buildSmsSinks(opts.config.router.sms.providers, {
+      optOuts: await optOuts(),
+      sent: await sentStore(),
+      policy: opts.config.router.smsPolicy,
+      now: opts.now,
+      publicBaseUrl: env.PUBLIC_BASE_URL,
+    }),
+  );
+  async function build(spec: StageSpec): Promise<Sink> {
+    const d = spec.destination;
+    if (d?.kind === 'primary') return createWebhookSink(opts.config.router.primary.buyers);
+    if (d?.kind === 'search') return step(`Elasticsearch at ${env.ES_URL}`, () => createSearchSink({ url: env.ES_URL, index: opts.config.router.search.index }));
+    if (d?.kind === 'sms' && d.name) {
+      const sink = (await sms()).get(d.name);
+      if (sink) return sink;
+    }
+    throw new Error(`stage ${spec.name}: no sink for its destination`);
+  }
+  return {
+    eventsCodec: opts.eventsCodec,
+    optOuts,
+    sentStore,
+    historyStore,
+    sinkFor(spec) {
+      let s = sinks.get(spec.name);
+      if (!s) {
+        s = build(spec);
+        sinks.set(spec.name, s);
+        closers.unshift(async () => (await s!).close());
+      }
+      return s;
+    },
+    async close() {
+      for (const close of closers) await close().catch((err: unknown) => opts.log.warn({ err: (err as Error).message }, 'close failed'));
+    },
+  };
+}

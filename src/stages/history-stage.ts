@@ -1,0 +1,36 @@
+/**
+ * The history sink: leads.events → the history store, in bulk, committing offsets only after
+ * the write. History is then exactly as durable as the topic, survives any crash (a batch
+ * written but not committed is written again: duplicates are skipped by eventId), and can be
+ * rebuilt by replaying the topic (`lead-router history rebuild`). A store outage is waited out
+ * (the batch step retries with backoff and readiness says so); nothing is dropped meanwhile.
+ */
+import type { HistoryEventRecord } from '../history/events.js';
+import type { HistoryStore } from '../history/store.js';
+import type { Codec } from '../kafka/codec.js';
+import type { StageSpec } from '../topology.js';
+import { startStage, type StageDeps } from './context.js';
+
+const PURGE_EVERY_MS = 3_600_000;
+
+export async function startHistoryStage(deps: StageDeps, spec: StageSpec, store: HistoryStore, codec: Codec<HistoryEventRecord>) {
+  const ttlMs = deps.config.env.HISTORY_TTL_DAYS * 86_400_000;
+  const purge = () =>
+    store
+      .purge(new Date(deps.now() - ttlMs))
+      .then((n) => n > 0 && deps.log.info({ deleted: n }, 'purged history past its retention'))
+      .catch((err: unknown) => deps.log.warn({ err: (err as Error).message }, 'history purge failed; next hour'));
+  const timer = setInterval(() => void purge(), PURGE_EVERY_MS);
+  timer.unref();
+  void purge();
+  const running = await startStage<HistoryEventRecord>(deps, spec, {
+    decode: (b) => codec.decode(b),
+    async handle(events) {
+      await store.write(events.map((e) => e.value));
+      return events.map(() => ({ outputs: [] }));
+    },
+    // Only reached if the store refuses one record for good: keep its bytes for a human.
+    deadLetter: (e, reason) => [{ topic: deps.topology.topics.poison, key: e.value.leadId, value: e.raw ?? Buffer.alloc(0), headers: { 'x-dead-reason': reason.slice(0, 500), 'x-dead-stage': spec.name, 'x-original-topic': e.topic } }],
+  });
+  return { ...running, stop: async () => { clearInterval(timer); await running.stop(); } };
+}

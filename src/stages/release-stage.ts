@@ -1,0 +1,30 @@
+/**
+ * The quiet-hours release: a text held on leads.sms.deferred goes back onto its provider's topic
+ * when its window opens (a delay stage), where the SMS sink checks everything again. A text for
+ * a provider no longer in config is dead-lettered with the reason, never held forever.
+ */
+import { destinationKey, parseDestination } from '../destination.js';
+import { eventOutputs } from '../history/events.js';
+import type { StageSpec } from '../topology.js';
+import type { StageDeps } from './context.js';
+import { startDelayStage } from './delay-stage.js';
+
+export function startReleaseStage(deps: StageDeps, spec: StageSpec) {
+  const { env } = deps.config;
+  return startDelayStage(deps, spec, {
+    holdHorizonMs: env.BACKUP_HOLD_HORIZON_MS,
+    maxHeld: env.BACKUP_MAX_HELD,
+    onDue(lead) {
+      const delivery = lead.value.delivery;
+      const destination = delivery ? parseDestination(delivery.destination) : null;
+      const topic = destination?.kind === 'sms' ? deps.topology.topics.sms[destination.name] : undefined;
+      if (!delivery || !destination || !topic) throw new Error(`deferred text for unknown SMS provider "${delivery?.destination ?? '(none)'}"`);
+      return [
+        { topic, key: destinationKey(destination, lead.value), value: { ...lead.value, delivery: { ...delivery, nextAttemptAt: null } } },
+        ...eventOutputs(deps.topology.topics.events, [
+          { leadId: lead.value.leadId, type: 'released', at: deps.now(), stage: spec.name, destination: delivery.destination, attempt: delivery.attempt, discriminator: String(delivery.nextAttemptAt) },
+        ]),
+      ];
+    },
+  });
+}
