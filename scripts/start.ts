@@ -1,9 +1,11 @@
 /**
- * `npm start`: bring the stack up, start the sandbox destinations and every role (one process
- * per role group, as you would deploy them), print where to POST, and stop the router on Ctrl-C
- * (the stack keeps running: `npm run stack:down`).
+ * `npm start`: bring the stack up, then run the sandbox destinations and every role as
+ * supervised processes (one per role group, as you would deploy them; a role that exits is
+ * restarted with backoff), print where to POST and where each role reports its health, and on
+ * Ctrl-C stop every child within the grace period. The stack keeps running: `npm run stack:down`.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { Supervisor } from './supervisor.js';
 
 const port = process.env.PORT ?? '3000';
 if (spawnSync('npx', ['tsx', 'scripts/stack.ts', 'up'], { stdio: 'inherit' }).status !== 0) {
@@ -11,57 +13,47 @@ if (spawnSync('npx', ['tsx', 'scripts/stack.ts', 'up'], { stdio: 'inherit' }).st
   process.exit(1);
 }
 
-const children: ChildProcess[] = [];
-function start(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const prefix = (chunk: Buffer) =>
-    chunk
-      .toString()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => `[${name}] ${l}\n`)
-      .join('');
-  child.stdout?.on('data', (c: Buffer) => process.stdout.write(prefix(c)));
-  child.stderr?.on('data', (c: Buffer) => process.stderr.write(prefix(c)));
-  child.on('exit', (code, signal) => {
-    if (!stopping) process.stderr.write(`[${name}] exited (${signal ?? code}); stopping everything\n`);
-    void shutdown();
-  });
-  children.push(child);
-  return child;
-}
-
+const supervisor = new Supervisor({ log: (line) => process.stderr.write(`${line}\n`) });
 let stopping = false;
-async function shutdown(): Promise<void> {
+async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
-  process.stdout.write('\nrouter stopped; the stack is still running (npm run stack:down to stop it)\n');
+  process.stdout.write(`\n${signal}: stopping the router (up to ${supervisor.graceMs / 1000} s)…\n`);
+  const { killed, ms } = await supervisor.stopAll();
+  process.stdout.write(`router stopped in ${(ms / 1000).toFixed(1)} s${killed.length ? ` (killed: ${killed.join(', ')})` : ''}; the stack is still running (npm run stack:down to stop it)\n`);
   process.exit(0);
 }
-process.once('SIGINT', () => void shutdown());
-process.once('SIGTERM', () => void shutdown());
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
-const cli = ['bin/lead-router.js'];
 const node = process.execPath;
-const logLevel = { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
-// node directly, not npx: npx does not pass SIGTERM on, and the sandbox would outlive us.
-start('sandbox', process.execPath, ['--import', 'tsx', 'sandbox/index.ts']);
-start('ingest', node, [...cli, 'run', 'ingest'], { ...logLevel, PORT: port });
-start('enrich', node, [...cli, 'run', 'enrich'], logLevel);
-start('route', node, [...cli, 'run', 'route'], logLevel);
-start('sinks', node, [...cli, 'run', 'sink-primary', 'sink-sms', 'sink-search', 'sink-backup'], logLevel);
+const cli = 'bin/lead-router.js';
+const logLevel = process.env.LOG_LEVEL ?? 'warn';
+// Each role process serves /healthz and /readyz on its own admin port.
+const roles: { name: string; roles: string[]; adminPort: number }[] = [
+  { name: 'ingest', roles: ['ingest'], adminPort: 9464 },
+  { name: 'enrich', roles: ['enrich'], adminPort: 9465 },
+  { name: 'route', roles: ['route'], adminPort: 9466 },
+  { name: 'sinks', roles: ['sink-primary', 'sink-sms', 'sink-search', 'sink-backup', 'sink-history'], adminPort: 9467 },
+];
+// node directly, not npx: npx does not pass signals on.
+supervisor.start({ name: 'sandbox', cmd: node, args: ['--import', 'tsx', 'sandbox/index.ts'] });
+for (const r of roles) {
+  supervisor.start({ name: r.name, cmd: node, args: [cli, 'run', ...r.roles], env: { LOG_LEVEL: logLevel, ADMIN_PORT: String(r.adminPort), ...(r.name === 'ingest' ? { PORT: port } : {}) } });
+}
 
 const url = `http://127.0.0.1:${port}`;
-// Wait until ingest answers /readyz, then say how to use it.
-const deadline = Date.now() + 60_000;
+// Wait until every role says it is ready, then say how to use it.
+const deadline = Date.now() + 90_000;
+const ready = async (adminPort: number) => fetch(`http://127.0.0.1:${adminPort}/readyz`).then((r) => r.ok, () => false);
 while (Date.now() < deadline && !stopping) {
-  const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
-  if (ok) break;
+  const states = await Promise.all(roles.map((r) => ready(r.adminPort)));
+  if (states.every(Boolean)) break;
   await new Promise((r) => setTimeout(r, 500));
 }
-process.stdout.write(`
+if (!stopping) {
+  const states = await Promise.all(roles.map(async (r) => `${r.name.padEnd(7)} http://127.0.0.1:${r.adminPort}/readyz  ${(await ready(r.adminPort)) ? 'ready' : 'NOT READY (see its log lines above)'}`));
+  process.stdout.write(`
 lead-router is running. POST leads to ${url}/v1/leads, e.g.
 
   curl -s -X POST ${url}/v1/leads -H 'content-type: application/json' -d '{
@@ -75,5 +67,9 @@ lead-router is running. POST leads to ${url}/v1/leads, e.g.
   curl -s localhost:4701/_sandbox/received   # what the US buyer received
   npx lead-router topology                   # the topology
 
+Roles (restarted with backoff if they exit):
+  ${states.join('\n  ')}
+
 Ctrl-C stops the router.
 `);
+}
