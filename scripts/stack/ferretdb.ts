@@ -109,7 +109,8 @@ export function ferretdbService(cfg: StackConfig): Service {
         bin!,
         [
           '--handler=postgresql',
-          `--postgresql-url=${stackEndpoints(cfg).postgresUrl}`,
+          // A bigger pool than FerretDB's 50: every open cursor holds one (see src/mongo-ops.ts).
+          `--postgresql-url=${stackEndpoints(cfg).postgresUrl}?pool_max_conns=120`,
           `--listen-addr=${cfg.host}:${cfg.mongoPort}`,
           `--debug-addr=${cfg.host}:${cfg.ferretdbDebugPort}`,
           `--state-dir=${state}`,

@@ -6,10 +6,12 @@
  *
  * Retention: a TTL index where the server supports one (MongoDB), and in every case a purge of
  * events older than the retention that the history sink runs (FerretDB 1.x has no TTL indexes).
- * Every call has a time limit, so a stuck server is an error that is retried, never a hang.
+ * Every call has a time limit, so a stuck server is an error that is retried, never a hang
+ * (client-side: see src/mongo-ops.ts for why never maxTimeMS).
  */
 import { MongoClient, type Collection, type Db } from 'mongodb';
 import { RetriableError, messageOf } from '../errors.js';
+import { FIRST_BATCH, deadline } from '../mongo-ops.js';
 import type { HistoryEventRecord } from './events.js';
 
 export interface StoredEvent {
@@ -63,7 +65,7 @@ export async function openHistoryStore(url: string, opts: { ttlDays: number; col
       if (records.length === 0) return { inserted: 0, duplicates: 0 };
       const docs: StoredEvent[] = records.map((r) => ({ _id: r.eventId, leadId: r.leadId, type: r.type, at: new Date(r.at), stage: r.stage, destination: r.destination, attempt: r.attempt, detail: r.detail, fields: r.fields }));
       try {
-        const res = await events.insertMany(docs, { ordered: false, maxTimeMS: OP_TIMEOUT_MS });
+        const res = await deadline('history write', OP_TIMEOUT_MS, events.insertMany(docs, { ordered: false }));
         return { inserted: res.insertedCount, duplicates: 0 };
       } catch (err) {
         const e = err as { code?: number; writeErrors?: { code?: number }[]; insertedCount?: number; result?: { insertedCount?: number } };
@@ -73,14 +75,15 @@ export async function openHistoryStore(url: string, opts: { ttlDays: number; col
           const dups = Math.max(writeErrors.length, 1);
           return { inserted: records.length - dups, duplicates: dups };
         }
+        if (err instanceof RetriableError) throw err;
         throw new RetriableError(`history write: ${messageOf(err)}`, { cause: err });
       }
     },
     async forLead(leadId) {
-      return events.find({ leadId }, { maxTimeMS: OP_TIMEOUT_MS }).sort({ at: 1, _id: 1 }).toArray();
+      return deadline('history read', OP_TIMEOUT_MS, events.find({ leadId }, { batchSize: FIRST_BATCH, limit: FIRST_BATCH }).sort({ at: 1, _id: 1 }).toArray());
     },
     async purge(olderThan) {
-      const res = await events.deleteMany({ at: { $lt: olderThan } }, { maxTimeMS: 60_000 });
+      const res = await deadline('history purge', 120_000, events.deleteMany({ at: { $lt: olderThan } }));
       return res.deletedCount;
     },
     close: () => client.close(),

@@ -16,7 +16,9 @@
  * store that does not answer is a RetriableError: the sink's batch waits, nothing is sent blind.
  */
 import type { Collection, Db } from 'mongodb';
+import pLimit from 'p-limit';
 import { RetriableError, messageOf } from '../../errors.js';
+import { FIRST_BATCH, deadline } from '../../mongo-ops.js';
 
 export type TextState = 'sending' | 'sent' | 'failed';
 
@@ -59,6 +61,16 @@ export interface SentStore {
 
 const OP_TIMEOUT_MS = 10_000;
 
+/**
+ * One command per document, a few at a time. Not bulkWrite: FerretDB 1.x takes a PostgreSQL
+ * connection per statement of a bulk command and holds them to its end, so a handful of
+ * concurrent bulk updates exhausts its pool and every later operation waits forever.
+ */
+const writes = pLimit(8);
+async function each<T>(list: T[], op: (item: T) => Promise<unknown>): Promise<void> {
+  await Promise.all(list.map((item) => writes(() => op(item))));
+}
+
 const isDuplicate = (err: unknown) => (err as { code?: number }).code === 11000 || /E11000|duplicate key/i.test(messageOf(err));
 const duplicateIndexes = (err: unknown): Set<number> => {
   const writeErrors = ((err as { writeErrors?: { code?: number; index: number }[] }).writeErrors ?? []) as { code?: number; index: number }[];
@@ -70,8 +82,9 @@ const duplicateIndexes = (err: unknown): Set<number> => {
 /** Turns a database failure into "wait and try again": a text is never sent on a guess. */
 async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    return await deadline(`SMS store ${what}`, OP_TIMEOUT_MS, fn());
   } catch (err) {
+    if (err instanceof RetriableError) throw err;
     throw new RetriableError(`SMS store ${what}: ${messageOf(err)}`, { cause: err });
   }
 }
@@ -81,12 +94,11 @@ export async function openSentStore(db: Db): Promise<SentStore> {
   const phones: Collection<PhoneClaim> = db.collection('sms_phones');
   await texts.createIndex({ provider: 1, providerMessageId: 1 }, { name: 'provider_message' });
   await texts.createIndex({ phone: 1, intentAt: -1 }, { name: 'phone_intent' });
-  const opts = { maxTimeMS: OP_TIMEOUT_MS };
 
   async function insertAll<D extends { _id: string }>(col: Collection<D>, docs: D[]): Promise<Set<number>> {
     if (docs.length === 0) return new Set();
     try {
-      await col.insertMany(docs as unknown as Parameters<Collection<D>["insertMany"]>[0], { ordered: false, ...opts });
+      await col.insertMany(docs as unknown as Parameters<Collection<D>["insertMany"]>[0], { ordered: false });
       return new Set();
     } catch (err) {
       return duplicateIndexes(err);
@@ -97,7 +109,7 @@ export async function openSentStore(db: Db): Promise<SentStore> {
     texts: (leadIds) =>
       guarded('read', async () => {
         if (leadIds.length === 0) return new Map();
-        const found = await texts.find({ _id: { $in: leadIds } }, opts).toArray();
+        const found = await texts.find({ _id: { $in: leadIds } }, { batchSize: FIRST_BATCH }).toArray();
         return new Map(found.map((t) => [t._id, t]));
       }),
 
@@ -107,15 +119,15 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         const taken = await insertAll(phones, claims.map((c) => ({ _id: c.phone, leadId: c.leadId, at: now })));
         for (const i of taken) {
           const claim = claims[i]!;
-          const holder = await phones.findOne({ _id: claim.phone }, opts);
+          const holder = await phones.findOne({ _id: claim.phone });
           if (!holder || holder.leadId === claim.leadId) continue; // ours already (a redelivery), or just released
           if (holder.at >= now - windowMs) {
             lost.set(claim.phone, holder.leadId);
             continue;
           }
           // Expired: take it over only from exactly what we read, so two takers cannot both win.
-          const res = await phones.updateOne({ _id: claim.phone, leadId: holder.leadId, at: holder.at }, { $set: { leadId: claim.leadId, at: now } }, opts);
-          if (res.modifiedCount === 0) lost.set(claim.phone, (await phones.findOne({ _id: claim.phone }, opts))?.leadId ?? 'another lead');
+          const res = await phones.updateOne({ _id: claim.phone, leadId: holder.leadId, at: holder.at }, { $set: { leadId: claim.leadId, at: now } });
+          if (res.modifiedCount === 0) lost.set(claim.phone, (await phones.findOne({ _id: claim.phone }))?.leadId ?? 'another lead');
         }
         return lost;
       }),
@@ -126,29 +138,26 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         const dups = await insertAll(texts, list.map((t) => ({ _id: t.leadId, phone: t.phone, provider: t.provider, state: 'sending' as const, intentAt: now })));
         for (const i of dups) {
           const t = list[i]!;
-          const res = await texts.updateOne({ _id: t.leadId, state: 'failed' }, { $set: { provider: t.provider, state: 'sending', intentAt: now } }, opts);
+          const res = await texts.updateOne({ _id: t.leadId, state: 'failed' }, { $set: { provider: t.provider, state: 'sending', intentAt: now } });
           if (res.modifiedCount === 0) taken.add(t.leadId);
         }
         return taken;
       }),
 
     markSent: (list) =>
-      guarded('sent', async () => {
-        if (list.length === 0) return;
-        await texts.bulkWrite(
-          list.map((t) => ({ updateOne: { filter: { _id: t.leadId }, update: { $set: { state: 'sent' as const, provider: t.provider, providerMessageId: t.providerMessageId, sentAt: t.sentAt } } } })),
-          { ordered: false, ...opts },
-        );
-      }),
+      guarded('sent', () =>
+        each(list, (t) => texts.updateOne({ _id: t.leadId }, { $set: { state: 'sent' as const, provider: t.provider, providerMessageId: t.providerMessageId, sentAt: t.sentAt } })),
+      ),
 
     markFailed: (list) =>
-      guarded('failed', async () => {
-        if (list.length === 0) return;
-        await texts.bulkWrite(list.map((t) => ({ updateOne: { filter: { _id: t.leadId, state: 'sending' as const }, update: { $set: { state: 'failed' as const } } } })), { ordered: false, ...opts });
-        await phones.bulkWrite(list.map((t) => ({ deleteOne: { filter: { _id: t.phone, leadId: t.leadId } } })), { ordered: false, ...opts });
-      }),
+      guarded('failed', () =>
+        each(list, async (t) => {
+          await texts.updateOne({ _id: t.leadId, state: 'sending' as const }, { $set: { state: 'failed' as const } });
+          await phones.deleteOne({ _id: t.phone, leadId: t.leadId });
+        }),
+      ),
 
-    byProviderMessageId: (provider, providerMessageId) => guarded('read', () => texts.findOne({ provider, providerMessageId }, opts)),
-    lastToPhone: (phone) => guarded('read', async () => (await texts.find({ phone }, opts).sort({ intentAt: -1 }).limit(1).toArray())[0] ?? null),
+    byProviderMessageId: (provider, providerMessageId) => guarded('read', () => texts.findOne({ provider, providerMessageId })),
+    lastToPhone: (phone) => guarded('read', async () => (await texts.find({ phone }, { batchSize: 1 }).sort({ intentAt: -1 }).limit(1).toArray())[0] ?? null),
   };
 }
