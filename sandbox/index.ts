@@ -11,7 +11,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { FaultServer } from './fault-server.js';
-import { startBuyer } from './buyer.js';
+import { SANDBOX_BUYER_SECRETS, startBuyer } from './buyer.js';
 import { startVerifier } from './verifier.js';
 import { startJsonSmsSandbox, startTwilioSandbox, startXmlSmsSandbox, type SmsSandbox, type TwilioSandbox } from './sms-providers.js';
 
@@ -40,8 +40,8 @@ export interface SandboxOptions {
 export async function startSandbox(ports: Record<keyof typeof SANDBOX_PORTS, number> = SANDBOX_PORTS, opts: SandboxOptions = {}): Promise<Sandbox> {
   const idempotency = opts.smsIdempotency ?? false;
   const [buyerUs, buyerUk, twilio, jsonSms, xmlSms, verifier] = await Promise.all([
-    startBuyer({ name: 'buyer-us', port: ports.buyerUs }),
-    startBuyer({ name: 'buyer-uk', port: ports.buyerUk }),
+    startBuyer({ name: 'buyer-us', port: ports.buyerUs, secret: SANDBOX_BUYER_SECRETS['buyer-us'] }),
+    startBuyer({ name: 'buyer-uk', port: ports.buyerUk, secret: SANDBOX_BUYER_SECRETS['buyer-uk'] }),
     startTwilioSandbox({ port: ports.twilio, accountSid: 'ACsandbox0000000000000000000000000', authToken: 'sandbox-token', idempotency }),
     startJsonSmsSandbox({ port: ports.jsonSms, apiKey: 'sandbox-key', idempotency }),
     startXmlSmsSandbox({ port: ports.xmlSms, apiKey: 'sandbox-key', idempotency }),

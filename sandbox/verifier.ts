@@ -4,12 +4,12 @@
  *
  * Wire format (the defaults of src/processors/enrich/config.ts match it):
  *
- *   GET /v1/verify?email=<address>
+ *   POST /v1/verify   {"email": "<address>"}      (the address never goes in the URL)
  *   x-api-key: sandbox-key
  *
  *   200 {"email": "jane@example.com", "result": "deliverable", "reason": "mailbox_exists"}
  *   401 {"error": "invalid api key"}          (missing or wrong key)
- *   400 {"error": "email query parameter is required"}
+ *   400 {"error": "body must be JSON with an email field"}
  *
  * `result` is one of deliverable | undeliverable | risky | unknown; verdicts are deterministic
  * by the local part so tests can ask for each:
@@ -47,12 +47,21 @@ export async function startVerifier(opts: VerifierOptions): Promise<FaultServer>
     // Parses as JSON but lacks `result`: the client must treat it as an unusable answer.
     malformedBody: '{"email": "?", "verdict": 42',
     keep: 50_000,
-    handler: ({ method, path, query, headers }) => {
-      if (method !== 'GET' || path !== '/v1/verify') return { status: 404, body: JSON.stringify({ error: 'not found' }), leadId: null };
+    handler: ({ method, path, headers, body }) => {
+      if (method !== 'POST' || path !== '/v1/verify') return { status: 404, body: JSON.stringify({ error: 'not found' }), leadId: null };
       if (headers['x-api-key'] !== apiKey) return { status: 401, body: JSON.stringify({ error: 'invalid api key' }), leadId: null };
-      const email = query.get('email');
-      if (!email) return { status: 400, body: JSON.stringify({ error: 'email query parameter is required' }), leadId: null };
+      const email = emailOf(body);
+      if (!email) return { status: 400, body: JSON.stringify({ error: 'body must be JSON with an email field' }), leadId: null };
       return { status: 200, body: JSON.stringify({ email, ...verdictFor(email) }), leadId: null };
     },
   });
+}
+
+function emailOf(body: string): string | null {
+  try {
+    const v = (JSON.parse(body) as { email?: unknown } | null)?.email;
+    return typeof v === 'string' && v !== '' ? v : null;
+  } catch {
+    return null;
+  }
 }

@@ -9,10 +9,11 @@
  * sandbox records) and the search index (the document's indexedAt, stamped by the sink when it
  * sends the bulk request).
  *
- *   npm run bench -- --rate 5000 --seconds 60 --burst 5000 --concurrency 64
+ *   npm run bench -- --rate 5000 --seconds 60 --burst 5000 --concurrency 64 [--key lr_…]
  */
 import fs from 'node:fs';
 import { Pool } from 'undici';
+import { DEV_VENDOR_KEYS } from '../src/security/dev-credentials.js';
 
 const arg = (name: string, def: number | string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,6 +29,8 @@ const INDEX = arg('index', 'leads');
 const BUYER = arg('buyer', 'http://127.0.0.1:4701');
 const SMS = arg('sms', 'http://127.0.0.1:4711');
 const DRAIN_MS = Number(arg('drain-seconds', 120)) * 1000;
+// The vendor key (x-api-key); the development vendor's by default, as `npm start` accepts it.
+const API_KEY = arg('key', process.env.LEAD_ROUTER_API_KEY ?? DEV_VENDOR_KEYS.dev1);
 
 const pool = new Pool(INGEST, { connections: CONCURRENCY, pipelining: 1 });
 const run = Date.now().toString(36);
@@ -61,7 +64,7 @@ interface Sent {
 async function post(i: number): Promise<Sent | null> {
   const postedAt = Date.now();
   try {
-    const res = await pool.request({ path: '/v1/leads', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(lead(i)) });
+    const res = await pool.request({ path: '/v1/leads', method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': API_KEY }, body: JSON.stringify(lead(i)) });
     const body = (await res.body.json()) as { leadId?: string };
     if (res.statusCode !== 202 || !body.leadId) return null;
     return { leadId: body.leadId, postedAt, ackMs: Date.now() - postedAt };

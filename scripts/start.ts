@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { Supervisor } from './supervisor.js';
+import { DEV_OPERATOR_TOKEN, DEV_VENDOR, DEV_VENDOR_KEYS } from '../src/security/dev-credentials.js';
 
 const port = process.env.PORT ?? '3000';
 if (spawnSync('npx', ['tsx', 'scripts/stack.ts', 'up'], { stdio: 'inherit' }).status !== 0) {
@@ -54,17 +55,22 @@ while (Date.now() < deadline && !stopping) {
 if (!stopping) {
   const states = await Promise.all(roles.map(async (r) => `${r.name.padEnd(7)} http://127.0.0.1:${r.adminPort}/readyz  ${(await ready(r.adminPort)) ? 'ready' : 'NOT READY (see its log lines above)'}`));
   process.stdout.write(`
-lead-router is running. POST leads to ${url}/v1/leads, e.g.
+lead-router is running. POST leads to ${url}/v1/leads with a vendor key, e.g. the
+development vendor ${DEV_VENDOR}'s (public, from this repository: never use it elsewhere):
 
-  curl -s -X POST ${url}/v1/leads -H 'content-type: application/json' -d '{
+  curl -s -X POST ${url}/v1/leads -H 'content-type: application/json' \\
+    -H 'x-api-key: ${DEV_VENDOR_KEYS.dev1}' -d '{
     "firstName": "Jane", "lastName": "Doe", "email": "jane.doe@gmail.com",
     "phone": "(415) 555-0132", "zip": "94103", "country": "US",
     "jobTitle": "CNA - Certified Nursing Assistant - Nights",
-    "source": "jobs-board", "vendor": "acme-leads", "vendorLeadId": "A-1001",
+    "source": "jobs-board", "vendorLeadId": "A-1001",
     "consent": { "sms": true, "at": "2026-11-23T10:00:00Z" } }'
 
-  curl -s ${url}/v1/leads/<leadId>           # the lead's history, every hop
-  curl -s localhost:4701/_sandbox/received   # what the US buyer received
+  # the lead's history, every hop (operator token; the vendor's key shows its own leads, masked)
+  curl -s ${url}/v1/leads/<leadId> -H 'authorization: Bearer ${DEV_OPERATOR_TOKEN}'
+  curl -s ${url}/openapi.json                # the HTTP contract
+  curl -s localhost:4701/_sandbox/received   # what the US buyer received (signed webhooks, verified)
+  npx lead-router vendors list               # vendors and their key ids (add | rotate | revoke)
   npx lead-router topology                   # the topology
 
 Roles (restarted with backoff if they exit):

@@ -7,6 +7,7 @@
  *   lead-router route [--explain] enriched JSON-lines on stdin → routing decisions (dry run)
  *   lead-router reply-intent      one SMS reply per line on stdin → its intent per line
  *   lead-router history rebuild   write the history store again from leads.events
+ *   lead-router vendors …         vendor API keys: add, rotate, revoke, list, hash
  */
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
@@ -21,7 +22,9 @@ const USAGE = `usage: lead-router <command>
   route [--explain]  dry-run routing of enriched JSON-lines from stdin (--explain: why each rule did not match)
   reply-intent       classify SMS replies, one per line, from stdin
   history rebuild [--fresh]
-                     rewrite the history store from leads.events (--fresh: drop it first)`;
+                     rewrite the history store from leads.events (--fresh: drop it first)
+  vendors add <vendor> [--rate <max>/<windowMs>] | rotate <vendor> | revoke <vendor> <keyId> | list | hash <key>
+                     vendor API keys in MongoDB (a new key is printed once)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -52,6 +55,10 @@ export async function main(argv: string[]): Promise<number> {
       const r = await rebuildHistory(config, log, { fresh: rest.includes('--fresh'), progress: (line) => process.stderr.write(`${line}\n`) });
       process.stdout.write(`history rebuilt from ${r.topic}: ${r.read} events read, ${r.inserted} written, ${r.duplicates} already there\n`);
       return 0;
+    }
+    case 'vendors': {
+      const { runVendorsCli } = await import('./security/vendors-cli.js');
+      return runVendorsCli(rest, loadConfig(), (line) => process.stdout.write(`${line}\n`));
     }
     case 'reply-intent': {
       const { runReplyIntentCli } = await import('./sinks/sms/reply-intent-cli.js');

@@ -9,6 +9,8 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { enricherConfigSchema } from './processors/enrich/config.js';
 import { checkRoutingReferences, routingSchema } from './processors/route/rules-schema.js';
+import { insecureUrlProblem, isLoopbackUrl } from './security/destinations.js';
+import { securitySchema } from './security/security-config.js';
 import { quietHoursConfigSchema } from './sinks/sms/quiet-hours.js';
 
 const market = z.enum(['US', 'UK']);
@@ -18,6 +20,13 @@ const buyerSchema = z.object({
   timeoutMs: z.number().int().positive().default(3000).describe('Per-request timeout.'),
   concurrency: z.number().int().positive().default(64).describe('Requests in flight per sink process.'),
   headers: z.record(z.string(), z.string()).default({}).describe('Extra headers, e.g. an API key.'),
+  secret: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{24,}={0,2}$/, 'must be "whsec_" + base64 of at least 18 random bytes (Standard Webhooks)')
+    .optional()
+    .describe('Standard Webhooks signing secret shared with the buyer; required unless the URL is loopback.')
+    .meta({ secret: true }),
+  allowInsecure: z.boolean().default(false).describe('Allow an http:// URL that is not loopback (a network you trust).'),
 });
 
 /** Provider-specific fields are validated by the adapter's own schema (src/sinks/sms/adapters). */
@@ -43,6 +52,7 @@ export const routerFileSchema = z
       .strict()
       .prefault({}),
     routing: routingSchema,
+    security: securitySchema.prefault({}),
     enrichment: enricherConfigSchema.prefault({}),
     retry: z
       .object({
@@ -59,6 +69,18 @@ export const routerFileSchema = z
     for (const issue of checkRoutingReferences(file.routing, Object.keys(file.primary.buyers), Object.keys(file.sms.providers))) {
       ctx.addIssue({ code: 'custom', ...issue });
     }
+    // Destinations that carry secrets or personal data: https, unless loopback or allowInsecure.
+    const insecure = (path: (string | number)[], url: unknown, allow: unknown) => {
+      const problem = insecureUrlProblem(url, allow);
+      if (problem) ctx.addIssue({ code: 'custom', path, message: problem });
+    };
+    for (const [id, b] of Object.entries(file.primary.buyers)) {
+      insecure(['primary', 'buyers', id, 'url'], b.url, b.allowInsecure);
+      if (!b.secret && !isLoopbackUrl(b.url)) ctx.addIssue({ code: 'custom', path: ['primary', 'buyers', id, 'secret'], message: 'a buyer webhook off this machine must be signed: add secret: whsec_… (Standard Webhooks)' });
+    }
+    for (const [id, p] of Object.entries(file.sms.providers)) insecure(['sms', 'providers', id, 'baseUrl'], p.baseUrl, p.allowInsecure);
+    const v = file.enrichment.verifier;
+    if (v) insecure(['enrichment', 'verifier', 'url'], v.url, v.allowInsecure);
   });
 
 export type RouterFile = z.infer<typeof routerFileSchema>;
@@ -90,6 +112,9 @@ const envSchema = z.object({
   TOPIC_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().optional().describe('max.message.bytes set on topics the router creates (default: the broker\'s). Produce requests are split to fit whatever the broker reports.'),
   PRODUCE_MAX_RECORDS: z.coerce.number().int().positive().default(1000).describe('Most records in one produce request (requests are also split by the broker\'s size limit).'),
   KAFKA_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(0).default(250).describe('How long a fetch waits for data before returning empty.'),
+  INGEST_MAX_PENDING: z.coerce.number().int().positive().default(20_000).describe('Leads waiting for Kafka\'s acknowledgement above which ingest answers 503 + Retry-After instead of queueing more.'),
+  INGEST_SHED_AFTER_MS: z.coerce.number().int().positive().default(2000).describe('Ingest answers 503 + Retry-After while a produce has waited this long for Kafka (well before INGEST_PRODUCE_TIMEOUT_MS).'),
+  CREDENTIAL_PEPPER: z.string().min(16).optional().describe('Secret key of the HMAC that vendor keys and operator tokens are stored under (default: the public development pepper).'),
   INGEST_PRODUCE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000).describe('Ingest answers 503 when Kafka has not acknowledged a lead within this time.'),
   ADMIN_HOST: z.string().default('127.0.0.1').describe('Bind address of every role\'s admin server (/healthz, /readyz, /metrics).'),
   ADMIN_PORT: z.coerce.number().int().min(0).max(65535).default(9464).describe('Admin server port (0: any free port, printed at start).'),

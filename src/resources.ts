@@ -14,6 +14,7 @@ import type { Codec } from './kafka/codec.js';
 import { createWebhookSink } from './sinks/primary/webhook-sink.js';
 import { createSearchSink } from './sinks/search/search-sink.js';
 import type { Sink } from './sinks/sink.js';
+import { smsEligibility } from './sinks/sms/abuse-guard.js';
 import { buildSmsSinks } from './sinks/sms/build.js';
 import { followOptOuts, type OptOutList, type OptOutRecord } from './sinks/sms/optouts.js';
 import { openSentStore, type SentStore } from './sinks/sms/sent-store.js';
@@ -76,11 +77,14 @@ export function createResources(opts: { config: Config; topology: Topology; kafk
       policy: opts.config.router.smsPolicy,
       now: opts.now,
       publicBaseUrl: env.PUBLIC_BASE_URL,
+      // Whoever posts a lead picks its phone: only a handset in the lead's own market is texted
+      // (no premium-rate, toll-free or foreign numbers); the reason lands in history as suppressed.
+      eligible: smsEligibility,
     }),
   );
   async function build(spec: StageSpec): Promise<Sink> {
     const d = spec.destination;
-    if (d?.kind === 'primary') return createWebhookSink(opts.config.router.primary.buyers);
+    if (d?.kind === 'primary') return createWebhookSink(opts.config.router.primary.buyers); // signatures use the real clock, not the business one
     if (d?.kind === 'search') return step(`Elasticsearch at ${env.ES_URL}`, () => createSearchSink({ url: env.ES_URL, index: opts.config.router.search.index }));
     if (d?.kind === 'sms' && d.name) {
       const sink = (await sms()).get(d.name);

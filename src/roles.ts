@@ -11,8 +11,9 @@ import type { Config } from './config.js';
 import type { HistoryEventRecord } from './history/events.js';
 import { buildIngestApp } from './ingest/app.js';
 import { VendorLeadDedup } from './ingest/dedup.js';
+import { openIngestSecurity } from './ingest/ingest-security.js';
 import { smsWebhookProvidersFromConfig } from './ingest/sms-webhooks-plugin.js';
-import { createDurableProducer, createKafka, ensureTopics, readProduceLimits, recordProducer, withAdmin, type Admin } from './kafka/client.js';
+import { createDurableProducer, createKafka, ensureTopics, readProduceLimits, withAdmin, type Admin } from './kafka/client.js';
 import { combineEncoders, createCodec, createLeadCodec } from './kafka/codec.js';
 import type { RunningStage } from './kafka/kafkajs-stage.js';
 import { createLeadBatcher } from './producers/lead-batcher.js';
@@ -70,8 +71,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   const admin: Admin = kafka.admin();
   await step(`Kafka at ${env.KAFKA_BROKERS}`, () => admin.connect());
   const limits = await step('reading the broker\'s produce limits', () => readProduceLimits(admin, topology.allTopics.map((t) => t.name), env.PRODUCE_MAX_RECORDS));
-  const kafkaProducer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => createDurableProducer(kafka));
-  const producer = recordProducer(kafkaProducer);
+  const producer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => createDurableProducer(kafka, limits, log));
   const deps: StageDeps = { config, topology, kafka, producer, encoder, leadCodec, limits, log, now, onCrash: opts.onCrash };
   const resources = createResources({ config, topology, kafka, log, now, eventsCodec, optOutCodec });
 
@@ -99,18 +99,24 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
         maxBatch: env.INGEST_BATCH_MAX,
         lingerMs: env.INGEST_LINGER_MS,
         timeoutMs: env.INGEST_PRODUCE_TIMEOUT_MS,
+        maxPending: env.INGEST_MAX_PENDING,
+        shedAfterMs: env.INGEST_SHED_AFTER_MS,
       });
+      const security = await openIngestSecurity(config, log.child({ component: 'ingest' }));
+      closers.push(() => security.close());
       app = await buildIngestApp(
         {
           publisher,
           history: { forLead: async (leadId) => (await resources.historyStore()).forLead(leadId) },
           dedup: new VendorLeadDedup(env.INGEST_DEDUP_WINDOW_MS, env.INGEST_DEDUP_MAX),
+          keyring: security.keyring,
           readiness: () => ingestReadiness(admin, registry),
         },
-        { maxBodyBytes: env.INGEST_MAX_BODY_BYTES, logger: log.child({ component: 'ingest' }, { level: 'warn' }) }, // per-request logs would cost more than the request
+        { maxBodyBytes: env.INGEST_MAX_BODY_BYTES, rateLimit: config.router.security.rateLimit, logger: log.child({ component: 'ingest' }, { level: 'warn' }) }, // per-request logs would cost more than the request
         {
           providers: smsWebhookProvidersFromConfig(config.router.sms.providers),
           ...(env.PUBLIC_BASE_URL ? { publicBaseUrl: env.PUBLIC_BASE_URL } : {}),
+          replays: security.replays,
           ...createSmsWebhookHandlers({ producer, encoder, topics, sent: () => resources.sentStore() }),
         },
       );
@@ -135,7 +141,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
     await Promise.allSettled(stages.map((s) => s.stop()));
     await app?.close().catch(() => undefined);
     await resources.close();
-    await kafkaProducer.disconnect().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     throw err;
   }
@@ -150,7 +156,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
       for (const close of closers) await close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'close failed'));
       await Promise.allSettled(stages.map((s) => s.stop()));
       await resources.close();
-      await kafkaProducer.disconnect().catch(() => undefined);
+      await producer.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
       await adminServer?.close();
     },

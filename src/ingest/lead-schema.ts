@@ -55,7 +55,7 @@ const text = (max: number) => guarded(max, FREE_TEXT, 1);
 export const leadBodySchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['firstName', 'lastName', 'email', 'phone', 'country', 'jobTitle', 'source', 'vendor', 'consent'],
+  required: ['firstName', 'lastName', 'email', 'phone', 'country', 'jobTitle', 'source', 'consent'],
   properties: {
     firstName: text(100),
     lastName: text(100),
@@ -66,7 +66,9 @@ export const leadBodySchema = {
     country: { type: 'string', enum: ['US', 'GB', 'UK'] },
     jobTitle: text(200),
     source: text(100),
-    vendor: text(100),
+    // Ignored: the lead's vendor is the one whose API key posted it. Still checked, so a vendor
+    // that always sent it learns of a malformed value instead of having it silently dropped.
+    vendor: { ...text(100), description: 'Ignored: the vendor is taken from the x-api-key credential.' },
     vendorLeadId: text(200),
     consent: {
       type: 'object',

@@ -23,7 +23,11 @@
  *      <receipt><id>X1</id><status>delivered</status><errorCode>30003</errorCode></receipt>
  *    and answers in the adapter's <response> envelope: <response><status>OK</status><intent>STOP</intent></response>,
  *    errors as <response><status>ERROR</status><code/><error/></response>.
- *  json and xml are signed with `x-signature: sha256=<hex>` = HMAC-SHA256(webhookSecret, raw body).
+ *  json and xml are signed with `x-signature: sha256=<hex>` = HMAC-SHA256(webhookSecret, "<t>.<raw body>")
+ *  and `x-signature-timestamp: <t>` (unix seconds), refused (403) more than 5 minutes from our clock.
+ *
+ * Replays: an inbound reply is processed once per provider message id (webhook-replay.ts); a
+ * repeat gets the original answer and changes nothing, so a captured START cannot undo a STOP.
  *
  * Body parsing: the content-type parsers (form, XML and an override of JSON) are registered in
  * this plugin's encapsulated context only, so routes elsewhere (POST /v1/leads) still refuse
@@ -36,7 +40,9 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import type { SmsProviderConfig } from '../config.js';
 import { classifyReply, type ReplyIntent } from '../sinks/sms/reply-intent.js';
-import { HMAC_SIGNATURE_HEADER, verifyHmacSignature, verifyTwilioSignature } from '../sinks/sms/signature.js';
+import { freshTimestamp, HMAC_SIGNATURE_HEADER, HMAC_TIMESTAMP_HEADER, verifyHmacSignature, verifyTwilioSignature } from '../sinks/sms/signature.js';
+import { inboundAnswer, webhookSchema } from './sms-webhooks-schema.js';
+import { derivedMessageId, memoryLedger, type ReplayLedger } from './webhook-replay.js';
 import { buildResponseXml, escapeXml } from '../sinks/sms/adapters/xml-codec.js';
 
 export interface SmsProviderWebhookConfig {
@@ -81,6 +87,8 @@ export interface SmsWebhookDeps {
   onReceipt(receipt: DeliveryReceipt): Promise<void>;
   helpText?: string;
   now?: () => number;
+  /** Inbound message ids already processed (default: this process's memory only). */
+  replays?: ReplayLedger;
 }
 
 export const DEFAULT_HELP_TEXT = 'Job alerts. Reply STOP to unsubscribe, START to resubscribe. Msg & data rates may apply.';
@@ -135,6 +143,7 @@ const invalid = (field: string, why: string) => new WebhookError(400, 'invalid_f
 
 export const smsWebhooksPlugin: FastifyPluginAsync<SmsWebhookDeps> = async (app: FastifyInstance, deps: SmsWebhookDeps) => {
   const now = deps.now ?? Date.now;
+  const replays = deps.replays ?? memoryLedger();
   const helpText = deps.helpText ?? DEFAULT_HELP_TEXT;
   const providerOf = (name: string): SmsProviderWebhookConfig | undefined =>
     Object.hasOwn(deps.providers, name) ? deps.providers[name] : undefined;
@@ -175,8 +184,8 @@ export const smsWebhooksPlugin: FastifyPluginAsync<SmsWebhookDeps> = async (app:
     }
   });
 
-  /** Content type, then signature: the body comes back only when it may be read. */
-  function authenticate(req: FastifyRequest<RouteShape>, p: SmsProviderWebhookConfig, name: string): string {
+  /** Content type, then signature (and its timestamp): the body comes back only when it may be read. */
+  function authenticate(req: FastifyRequest<RouteShape>, p: SmsProviderWebhookConfig, name: string): { raw: string; timestamp: string } {
     const body = req.body;
     const format = FORMAT_OF[p.kind];
     if (!body || body.format !== format) throw new WebhookError(415, 'unsupported_media_type', `send ${MEDIA_TYPE_OF[format]}`);
@@ -185,12 +194,18 @@ export const smsWebhooksPlugin: FastifyPluginAsync<SmsWebhookDeps> = async (app:
         ? twilioUrlCandidates(publicUrl(req)).some((url) =>
             verifyTwilioSignature({ authToken: p.authToken ?? '', url, params: new URLSearchParams(body.raw), signature: header(req, 'x-twilio-signature') }),
           )
-        : verifyHmacSignature({ secret: p.webhookSecret ?? '', rawBody: body.raw, signature: header(req, HMAC_SIGNATURE_HEADER) });
+        : verifyHmacSignature({ secret: p.webhookSecret ?? '', rawBody: body.raw, signature: header(req, HMAC_SIGNATURE_HEADER), timestamp: header(req, HMAC_TIMESTAMP_HEADER) ?? '' });
     if (!ok) {
       req.log.warn({ provider: name, url: req.url }, 'sms webhook refused: bad or missing signature');
       throw new WebhookError(403, 'forbidden', 'bad or missing signature');
     }
-    return body.raw;
+    const timestamp = header(req, HMAC_TIMESTAMP_HEADER) ?? '';
+    // Signed, but when? Outside the window it is a replay of a captured request (or a clock off by minutes).
+    if (p.kind !== 'twilio' && !freshTimestamp(timestamp, now())) {
+      req.log.warn({ provider: name, url: req.url }, 'sms webhook refused: signed timestamp outside ±5 minutes');
+      throw new WebhookError(403, 'stale_signature', `${HMAC_TIMESTAMP_HEADER} missing or more than 5 minutes from now`);
+    }
+    return { raw: body.raw, timestamp };
   }
 
   function publicUrl(req: FastifyRequest): string {
@@ -199,11 +214,13 @@ export const smsWebhooksPlugin: FastifyPluginAsync<SmsWebhookDeps> = async (app:
   }
 
   const routeOpts = { bodyLimit: WEBHOOK_BODY_LIMIT };
+  const inboundOpts = { ...routeOpts, schema: webhookSchema('An inbound SMS reply (STOP, START, HELP, …)', { 200: inboundAnswer }) };
+  const statusOpts = { ...routeOpts, schema: webhookSchema('A delivery receipt', { 204: { description: 'Recorded (once per status, however often repeated).', type: 'null' } }) };
 
-  app.post<RouteShape>('/v1/webhooks/sms/:provider/inbound', routeOpts, async (req, reply) => {
+  app.post<RouteShape>('/v1/webhooks/sms/:provider/inbound', inboundOpts, async (req, reply) => {
     const name = req.params.provider;
     const p = providerOf(name)!; // the onRequest hook answered 404 otherwise
-    const raw = authenticate(req, p, name);
+    const { raw, timestamp } = authenticate(req, p, name);
     const fields = readInbound(p.kind, raw);
     const text = fields.text;
     const intent = classifyReply(text);
@@ -216,11 +233,24 @@ export const smsWebhooksPlugin: FastifyPluginAsync<SmsWebhookDeps> = async (app:
       providerMessageId: fields.id,
       receivedAt: now(),
     };
+    const messageId = fields.id ?? derivedMessageId(timestamp, raw);
+    let replayed: boolean;
     try {
-      await deps.onReply(inbound);
+      replayed = await replays.seen(name, messageId);
     } catch (err) {
-      req.log.error({ err, provider: name, providerMessageId: inbound.providerMessageId }, 'inbound SMS reply not recorded');
+      req.log.error({ err, provider: name }, 'inbound SMS reply: replay ledger not readable');
       throw new WebhookError(503, 'unavailable', 'reply not recorded, retry later');
+    }
+    if (replayed) {
+      req.log.warn({ provider: name, providerMessageId: messageId, intent }, 'inbound SMS reply already processed: answered, not applied again');
+    } else {
+      try {
+        await deps.onReply(inbound);
+        await replays.remember(name, messageId, inbound.receivedAt);
+      } catch (err) {
+        req.log.error({ err, provider: name, providerMessageId: inbound.providerMessageId }, 'inbound SMS reply not recorded');
+        throw new WebhookError(503, 'unavailable', 'reply not recorded, retry later');
+      }
     }
 
     if (p.kind === 'twilio') {
@@ -237,10 +267,10 @@ export const smsWebhooksPlugin: FastifyPluginAsync<SmsWebhookDeps> = async (app:
     return reply.code(200).send({ ok: true, intent });
   });
 
-  app.post<RouteShape>('/v1/webhooks/sms/:provider/status', routeOpts, async (req, reply) => {
+  app.post<RouteShape>('/v1/webhooks/sms/:provider/status', statusOpts, async (req, reply) => {
     const name = req.params.provider;
     const p = providerOf(name)!;
-    const raw = authenticate(req, p, name);
+    const { raw } = authenticate(req, p, name);
     const fields = readReceipt(p.kind, raw);
     const status = STATUS_MAP.get(fields.status.trim().toLowerCase());
     if (!status) throw invalid(fields.statusField, `unknown status "${fields.status}"`);

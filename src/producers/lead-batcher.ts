@@ -6,6 +6,14 @@
  * A produce that Kafka does not acknowledge within the deadline is a failure for the caller
  * (503, the vendor retries); the idempotent producer may still land it, which costs at most
  * a duplicate lead, never a lost one.
+ *
+ * Overload: when Kafka slows down, waiting requests would pile up until each one times out, and
+ * every vendor would wait the whole produce timeout for a 503. Instead publish() refuses at once
+ * (OverloadedError: 503 + Retry-After, nothing kept, the vendor retries) while either
+ *  - more than `maxPending` leads are waiting for an acknowledgement, or
+ *  - the oldest produce in flight has waited `shedAfterMs` (Kafka's latency is running away).
+ * Both clear by themselves as soon as Kafka catches up; `overload()` lets ingest check before it
+ * even reads a request body.
  */
 import { eventOutputs } from '../history/events.js';
 import type { RecordProducer } from '../kafka/batch-step.js';
@@ -15,7 +23,23 @@ import type { LeadEvent } from '../lead.js';
 
 export interface LeadPublisher {
   publish(event: LeadEvent): Promise<void>;
+  /** Why new leads should be refused right now, or null. */
+  overload?(): Overload | null;
   close(): Promise<void>;
+}
+
+export interface Overload {
+  reason: string;
+  retryAfterS: number;
+}
+
+/** A lead refused before it was queued: not accepted, safe to retry. */
+export class OverloadedError extends Error {
+  override name = 'OverloadedError';
+  readonly statusCode = 503;
+  constructor(readonly overload: Overload) {
+    super(overload.reason);
+  }
 }
 
 interface Pending {
@@ -32,6 +56,11 @@ export interface LeadBatcherOptions {
   maxBatch: number;
   lingerMs: number;
   timeoutMs: number;
+  /** Most leads waiting for Kafka before new ones are refused (default: unbounded). */
+  maxPending?: number;
+  /** Refuse new leads while a produce has waited this long (default: never). */
+  shedAfterMs?: number;
+  now?: () => number;
 }
 
 /** The records for one accepted lead: the lead on leads.raw, its received event on leads.events. */
@@ -48,7 +77,19 @@ export function recordsForLead(event: LeadEvent, encoder: Encoder, topics: LeadB
 export function createLeadBatcher(opts: LeadBatcherOptions): LeadPublisher {
   let queue: Pending[] = [];
   let timer: NodeJS.Timeout | null = null;
-  const inFlight = new Set<Promise<void>>();
+  /** Each produce in flight and when it started. */
+  const inFlight = new Map<Promise<void>, { startedAt: number; leads: number }>();
+  const now = opts.now ?? Date.now;
+  let pending = 0; // leads queued or in flight
+
+  function overload(): Overload | null {
+    if (opts.maxPending !== undefined && pending >= opts.maxPending) return { reason: `${pending} leads are waiting for Kafka`, retryAfterS: 1 };
+    if (opts.shedAfterMs === undefined) return null;
+    let oldest = Infinity;
+    for (const f of inFlight.values()) oldest = Math.min(oldest, f.startedAt);
+    const waited = now() - oldest;
+    return waited >= opts.shedAfterMs ? { reason: `Kafka has not acknowledged for ${Math.round(waited)} ms`, retryAfterS: Math.max(1, Math.ceil(opts.shedAfterMs / 1000)) } : null;
+  }
 
   async function send(batch: Pending[]): Promise<void> {
     let timeout: NodeJS.Timeout | undefined;
@@ -80,13 +121,19 @@ export function createLeadBatcher(opts: LeadBatcherOptions): LeadPublisher {
     const batch = queue;
     queue = [];
     const sent = send(batch);
-    inFlight.add(sent);
-    void sent.finally(() => inFlight.delete(sent));
+    inFlight.set(sent, { startedAt: now(), leads: batch.length });
+    void sent.finally(() => {
+      inFlight.delete(sent);
+      pending -= batch.length;
+    });
   }
 
   return {
+    overload,
     publish(event) {
       return new Promise<void>((resolve, reject) => {
+        const over = overload();
+        if (over) return reject(new OverloadedError(over));
         let records: EncodedRecord[];
         try {
           records = recordsForLead(event, opts.encoder, opts.topics);
@@ -95,13 +142,14 @@ export function createLeadBatcher(opts: LeadBatcherOptions): LeadPublisher {
           return;
         }
         queue.push({ records, resolve, reject });
+        pending++;
         if (queue.length >= opts.maxBatch) flush();
         else timer ??= setTimeout(flush, opts.lingerMs);
       });
     },
     async close() {
       flush();
-      await Promise.allSettled([...inFlight]);
+      await Promise.allSettled([...inFlight.keys()]);
     },
   };
 }

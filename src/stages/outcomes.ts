@@ -10,6 +10,8 @@ import { eventOutputs, type HistoryEntry } from '../history/events.js';
 import type { Consumed, Output } from '../kafka/batch-step.js';
 import type { LeadEvent } from '../lead.js';
 import { decideRetry } from '../sinks/retry-policy.js';
+import { personalValues, scrubOutcome } from '../sinks/scrub-outcome.js';
+import { scrubReason } from '../security/scrub.js';
 import type { DeliveryOutcome } from '../sinks/sink.js';
 import type { Topology } from '../topology.js';
 
@@ -30,8 +32,10 @@ export function withEvents(settled: Settled, topology: Pick<Topology, 'topics'>)
   return [...settled.outputs, ...eventOutputs(topology.topics.events, settled.history)];
 }
 
-export function settle(lead: Consumed<LeadEvent>, outcome: DeliveryOutcome, ctx: SettleContext): Settled {
+export function settle(lead: Consumed<LeadEvent>, given: DeliveryOutcome, ctx: SettleContext): Settled {
   const event = lead.value;
+  // Destinations echo what they were sent: no lead value reaches history, backup, DLQ or logs.
+  const outcome = scrubOutcome(given, event);
   const delivery = event.delivery;
   const { topics } = ctx.topology;
   if (!delivery) return deadLetter(lead, 'record has no delivery section', ctx); // a bug upstream, kept for a human
@@ -78,8 +82,10 @@ export function settle(lead: Consumed<LeadEvent>, outcome: DeliveryOutcome, ctx:
 }
 
 /** leads.dlq with the reason and where the lead was read from, and a "dead" event. */
-export function deadLetter(lead: Consumed<LeadEvent>, reason: string, ctx: Pick<SettleContext, 'stage' | 'topology' | 'now'>): Settled {
+export function deadLetter(lead: Consumed<LeadEvent>, given: string, ctx: Pick<SettleContext, 'stage' | 'topology' | 'now'>): Settled {
   const event = lead.value;
+  // Also reached from stage errors (an exception's message): scrubbed here too.
+  const reason = scrubReason(given, { known: event && typeof event === 'object' ? personalValues(event) : [], max: 2000 });
   const deadEvent: LeadEvent = {
     ...event,
     deadLetter: { reason: reason.slice(0, 2000), stage: ctx.stage, at: ctx.now, topic: lead.topic, partition: lead.partition, offset: lead.offset },

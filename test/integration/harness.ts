@@ -15,10 +15,22 @@ import { createLeadCodec, type LeadCodec } from '../../src/kafka/codec.js';
 import type { LeadEvent } from '../../src/lead.js';
 import { loadConfig } from '../../src/config.js';
 import { buildTopology, leadTopics, type Topology } from '../../src/topology.js';
+import { DEV_PEPPER, hashCredential, mintCredential, VENDOR_KEY_PREFIX } from '../../src/security/credentials.js';
+import { DEV_OPERATOR_TOKEN, DEV_VENDOR, DEV_VENDOR_KEYS } from '../../src/security/dev-credentials.js';
 
 export const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 export const REGISTRY = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
 export const ES_URL = process.env.ES_URL ?? 'http://127.0.0.1:9200';
+/** The MongoDB-wire server (no database name); each run gets a database of its own on it. */
+export const MONGO_SERVER = process.env.TEST_MONGO_SERVER ?? 'mongodb://127.0.0.1:27017';
+
+/** Vendors every harness run knows, and their keys: the development vendor plus a few minted per run. */
+export const VENDOR_KEYS: Record<string, string> = {
+  [DEV_VENDOR]: DEV_VENDOR_KEYS.dev1,
+  ...Object.fromEntries(['vendor-a', 'vendor-b', 'another-vendor', 'reject-me'].map((v) => [v, mintCredential(VENDOR_KEY_PREFIX, `${v.replace(/[^a-z0-9]/g, '').slice(0, 20)}1`).value])),
+};
+/** Authorization header of the development operator (history, readiness details). */
+export const OPERATOR_HEADERS = { authorization: `Bearer ${DEV_OPERATOR_TOKEN}` };
 
 export interface Harness {
   sandbox: Sandbox;
@@ -87,6 +99,11 @@ export async function startHarness(name: string, overrides: HarnessOptions = {})
   router.sms.providers.eurosms.baseUrl = sandbox.jsonSms.url;
   router.search.index = searchIndex;
   router.enrichment = { ...(router.enrichment ?? {}), verifier: { ...(router.enrichment?.verifier ?? {}), url: `${sandbox.verifier.url}/v1/verify` } };
+  // The shipped security section plus this run's vendors (a body's vendor is ignored: the key decides).
+  router.security.vendors = {
+    ...router.security.vendors,
+    ...Object.fromEntries(Object.entries(VENDOR_KEYS).filter(([v]) => v !== DEV_VENDOR).map(([v, key]) => [v, { keys: [{ id: key.split('_')[1], hash: hashCredential(DEV_PEPPER, key) }] }])),
+  };
   router.retry = { baseDelayMs: 300, maxDelayMs: 2000, maxAttempts: 4, maxAgeMs: 600_000, ...overrides.retry };
   const allDay = { start: '00:00', end: '23:59' };
   router.smsPolicy = { ...(router.smsPolicy ?? {}), quietHours: { US: allDay, UK: allDay }, ...overrides.smsPolicy };
@@ -106,7 +123,7 @@ export async function startHarness(name: string, overrides: HarnessOptions = {})
     ADMIN_PORT: '0', // several router processes per test: any free port each
     BACKUP_HOLD_HORIZON_MS: '5000',
     // A database per run: the sent-texts store and its dedup window must not see other runs.
-    MONGO_URL: `mongodb://127.0.0.1:27017/${prefix.replace(/[^a-z0-9]/gi, '_')}`,
+    MONGO_URL: `${MONGO_SERVER}/${prefix.replace(/[^a-z0-9]/gi, '_')}`,
     LEAD_ROUTER_CLOCK_FILE: clockFile,
     ...overrides.env,
   };
@@ -201,8 +218,14 @@ async function readTopic(topic: string, prefix: string, codec: () => LeadCodec):
   };
 }
 
-export async function postLead(ingestUrl: string, body: unknown, contentType = 'application/json'): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${ingestUrl}/v1/leads`, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+/**
+ * POSTs a lead with the key of the vendor its body names (the development vendor's when the body
+ * names none or an unknown one): tests that mean "another vendor" post with that vendor's key.
+ */
+export async function postLead(ingestUrl: string, body: unknown, contentType = 'application/json', apiKey?: string): Promise<{ status: number; json: any }> {
+  const named = typeof body === 'object' && body !== null ? (body as { vendor?: unknown }).vendor : undefined;
+  const key = apiKey ?? (typeof named === 'string' ? VENDOR_KEYS[named] : undefined) ?? VENDOR_KEYS[DEV_VENDOR]!;
+  const res = await fetch(`${ingestUrl}/v1/leads`, { method: 'POST', headers: { 'content-type': contentType, 'x-api-key': key }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await res.text();
   let json: unknown = null;
   try {

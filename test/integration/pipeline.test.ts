@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@elastic/elasticsearch';
 import { Kafka, logLevel } from 'kafkajs';
-import { ES_URL, BROKERS, postLead, startHarness, waitUntil, type Harness, type RouterProcess } from './harness.js';
+import { ES_URL, BROKERS, OPERATOR_HEADERS, postLead, startHarness, waitUntil, type Harness, type RouterProcess } from './harness.js';
 import { ukLeadBody, usLeadBody } from '../support/fixtures.js';
 
 let h: Harness;
@@ -28,7 +28,7 @@ const acceptedBy = (server: { received: { leadId: string | null; accepted: boole
 type HistoryEvent = { type: string; destination?: string; attempt?: number; detail?: string };
 async function history(leadId: string, until: (types: string[], events: HistoryEvent[]) => boolean) {
   return waitUntil(`history of ${leadId}`, async () => {
-    const res = await fetch(`${ingest}/v1/leads/${leadId}`);
+    const res = await fetch(`${ingest}/v1/leads/${leadId}`, { headers: OPERATOR_HEADERS });
     if (res.status !== 200) return null;
     const doc = (await res.json()) as { events: HistoryEvent[] };
     return until(doc.events.map((e) => e.type), doc.events) ? doc : null;
@@ -152,5 +152,6 @@ test('bad requests get the documented 4xx over real HTTP', async () => {
   assert.equal((await postLead(ingest, usLeadBody({ jobTitle: 'x'.repeat(20_000) }))).status, 413);
   assert.equal((await postLead(ingest, 'first=jane', 'text/plain')).status, 415);
   assert.equal((await fetch(`${ingest}/readyz`)).status, 200);
-  assert.equal((await fetch(`${ingest}/v1/leads/00000000-0000-7000-8000-000000000000`)).status, 404);
+  assert.equal((await fetch(`${ingest}/v1/leads/00000000-0000-7000-8000-000000000000`, { headers: OPERATOR_HEADERS })).status, 404);
+  assert.equal((await fetch(`${ingest}/v1/leads/00000000-0000-7000-8000-000000000000`)).status, 401, 'history needs a credential');
 });

@@ -4,9 +4,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { postLead, startHarness, waitUntil, type Harness, type RouterProcess } from './harness.js';
+import { OPERATOR_HEADERS, postLead, startHarness, waitUntil, type Harness, type RouterProcess } from './harness.js';
 import { usLeadBody } from '../support/fixtures.js';
-import { signHmac, signTwilio } from '../../src/sinks/sms/signature.js';
+import { hmacHeaders, signTwilio } from '../../src/sinks/sms/signature.js';
 
 let h: Harness;
 let router: RouterProcess;
@@ -33,7 +33,7 @@ const textedBy = (server: { received: { leadId: string | null; accepted: boolean
 
 async function historyOf(leadId: string, until: (events: { type: string; destination?: string; detail?: string }[]) => boolean) {
   return waitUntil(`history of ${leadId}`, async () => {
-    const res = await fetch(`${ingest}/v1/leads/${leadId}`);
+    const res = await fetch(`${ingest}/v1/leads/${leadId}`, { headers: OPERATOR_HEADERS });
     if (res.status !== 200) return null;
     const doc = (await res.json()) as { events: { type: string; destination?: string; detail?: string }[] };
     return until(doc.events) ? doc.events : null;
@@ -77,7 +77,7 @@ test('a STOP reply, through any provider, stops the next lead for that phone on 
   const body = JSON.stringify({ from: number, to: 'LEADROUTER', text: 'please stop texting me', id: 'in-1' });
   const reply = await fetch(`${ingest}/v1/webhooks/sms/eurosms/inbound`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-signature': signHmac({ secret: 'sandbox-webhook-secret', rawBody: body }) },
+    headers: { 'content-type': 'application/json', ...hmacHeaders('sandbox-webhook-secret', body, Date.now()) },
     body,
   });
   assert.equal(reply.status, 200);

@@ -10,6 +10,7 @@ import { buildIngestApp } from '../../src/ingest/app.js';
 import { VendorLeadDedup } from '../../src/ingest/dedup.js';
 import type { IngestDeps } from '../../src/ingest/ingest-plugin.js';
 import { usLeadBody } from '../support/fixtures.js';
+import { testKeyring, vendorHeaders } from '../support/auth.js';
 
 interface Refusal {
   error: string;
@@ -22,13 +23,14 @@ async function app(): Promise<FastifyInstance> {
     history: null,
     dedup: new VendorLeadDedup(60_000, 100),
     readiness: async () => [],
+    keyring: await testKeyring(),
   } as unknown as IngestDeps;
   // The production body limit, so a 16 KiB adversarial value reaches validation.
   return buildIngestApp(deps, { maxBodyBytes: 16_384, logger: false });
 }
 
 async function post(instance: FastifyInstance, overrides: Record<string, unknown>): Promise<{ status: number; body: Refusal }> {
-  const res = await instance.inject({ method: 'POST', url: '/v1/leads', payload: usLeadBody(overrides) });
+  const res = await instance.inject({ method: 'POST', url: '/v1/leads', headers: vendorHeaders(), payload: usLeadBody(overrides) });
   return { status: res.statusCode, body: res.json() as Refusal };
 }
 

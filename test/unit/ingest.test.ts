@@ -4,6 +4,7 @@ import { buildIngestApp } from '../../src/ingest/app.js';
 import { VendorLeadDedup } from '../../src/ingest/dedup.js';
 import type { LeadEvent } from '../../src/lead.js';
 import { ukLeadBody, usLeadBody } from '../support/fixtures.js';
+import { OTHER_KEY, operatorHeaders, testKeyring, vendorHeaders } from '../support/auth.js';
 
 async function app(opts: { fail?: boolean } = {}) {
   const published: LeadEvent[] = [];
@@ -19,6 +20,7 @@ async function app(opts: { fail?: boolean } = {}) {
       history: { forLead: async () => [] },
       dedup: new VendorLeadDedup(60_000, 100),
       readiness: async () => (opts.fail ? ['kafka: down'] : []),
+      keyring: await testKeyring(),
     },
     { maxBodyBytes: 2048, logger: false },
   );
@@ -27,7 +29,7 @@ async function app(opts: { fail?: boolean } = {}) {
 
 test('a valid lead is published and answered 202 with a time-ordered leadId', async () => {
   const { instance, published } = await app();
-  const res = await instance.inject({ method: 'POST', url: '/v1/leads', payload: usLeadBody() });
+  const res = await instance.inject({ method: 'POST', url: '/v1/leads', headers: vendorHeaders(), payload: usLeadBody() });
   assert.equal(res.statusCode, 202);
   const { leadId } = res.json() as { leadId: string };
   assert.match(leadId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/, 'UUIDv7');
@@ -37,10 +39,10 @@ test('a valid lead is published and answered 202 with a time-ordered leadId', as
 
 test('"UK" is stored as GB and needs a postcode', async () => {
   const { instance, published } = await app();
-  assert.equal((await instance.inject({ method: 'POST', url: '/v1/leads', payload: ukLeadBody({ country: 'UK' }) })).statusCode, 202);
+  assert.equal((await instance.inject({ method: 'POST', url: '/v1/leads', headers: vendorHeaders(), payload: ukLeadBody({ country: 'UK' }) })).statusCode, 202);
   assert.equal(published[0]?.country, 'GB');
   const { postcode: _p, ...noPostcode } = ukLeadBody();
-  const res = await instance.inject({ method: 'POST', url: '/v1/leads', payload: noPostcode });
+  const res = await instance.inject({ method: 'POST', url: '/v1/leads', headers: vendorHeaders(), payload: noPostcode });
   assert.equal(res.statusCode, 400);
   assert.ok((res.json() as { fields: { field: string }[] }).fields.some((f) => f.field === 'postcode'));
 });
@@ -48,7 +50,7 @@ test('"UK" is stored as GB and needs a postcode', async () => {
 test('400 names every offending field at once', async () => {
   const { instance, published } = await app();
   const { email: _e, ...body } = usLeadBody({ zip: '123', consent: { sms: 'yes', at: 'yesterday' } });
-  const res = await instance.inject({ method: 'POST', url: '/v1/leads', payload: body });
+  const res = await instance.inject({ method: 'POST', url: '/v1/leads', headers: vendorHeaders(), payload: body });
   assert.equal(res.statusCode, 400);
   const fields = (res.json() as { fields: { field: string }[] }).fields.map((f) => f.field).sort();
   assert.deepEqual([...new Set(fields)], ['consent.at', 'consent.sms', 'email', 'zip']);
@@ -57,13 +59,13 @@ test('400 names every offending field at once', async () => {
 
 test('413 over the size limit, 415 for a non-JSON body, 400 for broken JSON', async () => {
   const { instance } = await app();
-  const big = await instance.inject({ method: 'POST', url: '/v1/leads', payload: usLeadBody({ jobTitle: 'x'.repeat(5000) }) });
+  const big = await instance.inject({ method: 'POST', url: '/v1/leads', headers: vendorHeaders(), payload: usLeadBody({ jobTitle: 'x'.repeat(5000) }) });
   assert.equal(big.statusCode, 413);
-  const text = await instance.inject({ method: 'POST', url: '/v1/leads', payload: 'name=jane', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const text = await instance.inject({ method: 'POST', url: '/v1/leads', payload: 'name=jane', headers: { 'content-type': 'application/x-www-form-urlencoded', ...vendorHeaders() } });
   assert.equal(text.statusCode, 415);
-  const plain = await instance.inject({ method: 'POST', url: '/v1/leads', payload: 'hello', headers: { 'content-type': 'text/plain' } });
+  const plain = await instance.inject({ method: 'POST', url: '/v1/leads', payload: 'hello', headers: { 'content-type': 'text/plain', ...vendorHeaders() } });
   assert.equal(plain.statusCode, 415);
-  const broken = await instance.inject({ method: 'POST', url: '/v1/leads', payload: '{"firstName": ', headers: { 'content-type': 'application/json' } });
+  const broken = await instance.inject({ method: 'POST', url: '/v1/leads', payload: '{"firstName": ', headers: { 'content-type': 'application/json', ...vendorHeaders() } });
   assert.equal(broken.statusCode, 400);
   assert.equal((broken.json() as { error: string }).error, 'invalid_json');
 });
@@ -72,20 +74,25 @@ test('a repeated vendor lead id returns the original leadId, not a second lead',
   const { instance, published } = await app();
   const body = usLeadBody({ vendorLeadId: 'V-77' });
   const [a, b] = await Promise.all([
-    instance.inject({ method: 'POST', url: '/v1/leads', payload: body }),
-    instance.inject({ method: 'POST', url: '/v1/leads', payload: body }),
+    instance.inject({ method: 'POST', url: '/v1/leads', headers: vendorHeaders(), payload: body }),
+    instance.inject({ method: 'POST', url: '/v1/leads', headers: vendorHeaders(), payload: body }),
   ]);
   assert.equal(a.json().leadId, b.json().leadId);
   assert.equal(published.length, 1);
-  const otherVendor = await instance.inject({ method: 'POST', url: '/v1/leads', payload: { ...body, vendor: 'other' } });
+  // Another vendor's id space: the same vendorLeadId from another key is another lead.
+  const otherVendor = await instance.inject({ method: 'POST', url: '/v1/leads', headers: vendorHeaders(OTHER_KEY), payload: body });
   assert.notEqual(otherVendor.json().leadId, a.json().leadId);
+  assert.equal(published.at(-1)?.vendor, 'zenith-leads', 'the vendor is the key\'s, whatever the body says');
 });
 
 test('when Kafka does not acknowledge, the vendor gets 503 (not accepted) and readyz says why', async () => {
   const { instance } = await app({ fail: true });
-  const res = await instance.inject({ method: 'POST', url: '/v1/leads', payload: usLeadBody() });
+  const res = await instance.inject({ method: 'POST', url: '/v1/leads', headers: vendorHeaders(), payload: usLeadBody() });
   assert.equal(res.statusCode, 503);
+  assert.ok(res.headers['retry-after'], 'says when to retry');
   const ready = await instance.inject({ method: 'GET', url: '/readyz' });
   assert.equal(ready.statusCode, 503);
-  assert.deepEqual(ready.json().problems, ['kafka: down']);
+  assert.equal(ready.json().problems, undefined, 'reasons only for operators');
+  const detailed = await instance.inject({ method: 'GET', url: '/readyz', headers: operatorHeaders() });
+  assert.deepEqual(detailed.json().problems, ['kafka: down']);
 });

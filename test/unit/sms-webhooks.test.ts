@@ -13,7 +13,7 @@ import {
   type InboundReply,
   type SmsWebhookDeps,
 } from '../../src/ingest/sms-webhooks-plugin.js';
-import { signHmac, signTwilio } from '../../src/sinks/sms/signature.js';
+import { hmacHeaders, signHmac, signTwilio } from '../../src/sinks/sms/signature.js';
 import { startTwilioSandbox } from '../../sandbox/sms-providers.js';
 
 const BASE = 'https://router.example.com';
@@ -59,17 +59,19 @@ async function build(overrides: Partial<SmsWebhookDeps> & { failReply?: boolean;
   return { app, replies, receipts };
 }
 
-/** What Twilio posts for an inbound SMS (a realistic subset of its ~20 params). */
+let sidSeq = 0;
+/** What Twilio posts for an inbound SMS (a realistic subset of its ~20 params); each call is a new message (its own MessageSid). */
 function twilioInbound(overrides: Record<string, string> = {}): Record<string, string> {
+  const sid = `SM${String(++sidSeq).padStart(32, '0')}`;
   return {
     ToCountry: 'US',
-    SmsMessageSid: 'SM0123456789abcdef0123456789abcdef',
+    SmsMessageSid: sid,
     NumMedia: '0',
-    SmsSid: 'SM0123456789abcdef0123456789abcdef',
+    SmsSid: sid,
     SmsStatus: 'received',
     Body: 'STOP',
     To: '+15005550006',
-    MessageSid: 'SM0123456789abcdef0123456789abcdef',
+    MessageSid: sid,
     AccountSid: 'ACsandbox0000000000000000000000000',
     From: '+14155550123',
     ApiVersion: '2010-04-01',
@@ -99,7 +101,7 @@ function postSigned(app: FastifyInstance, path: string, contentType: string, bod
   return app.inject({
     method: 'POST',
     url: path,
-    headers: { 'content-type': contentType, ...(secret === null ? {} : { 'x-signature': signHmac({ secret, rawBody: body }) }) },
+    headers: { 'content-type': contentType, ...(secret === null ? {} : hmacHeaders(secret, body, NOW)) },
     payload: body,
   });
 }
@@ -109,7 +111,7 @@ const inboundXml = (inner: string) => `<?xml version="1.0" encoding="UTF-8"?><in
 describe('inbound replies: twilio', () => {
   test('a signed STOP is recorded with intent STOP and answered with a TwiML confirmation', async () => {
     const { app, replies } = await build();
-    const res = await postTwilio(app, '/v1/webhooks/sms/twilio/inbound', twilioInbound());
+    const res = await postTwilio(app, '/v1/webhooks/sms/twilio/inbound', twilioInbound({ MessageSid: 'SM0123456789abcdef0123456789abcdef' }));
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^text\/xml/);
     assert.equal(res.body, `<?xml version="1.0" encoding="UTF-8"?><Response><Message>${STOP_CONFIRMATION}</Message></Response>`);

@@ -61,8 +61,11 @@ export const verifierConfigSchema = z
     url: z.url().describe('Full URL of the verify endpoint, e.g. http://127.0.0.1:4721/v1/verify.'),
     apiKey: z.string().default('sandbox-key').describe('API key sent with every call.'),
     apiKeyHeader: z.string().min(1).default('x-api-key').describe('Header that carries the API key.'),
-    method: z.enum(['GET', 'POST']).default('GET').describe('GET sends the address as a query parameter; POST as a JSON body field.'),
-    emailParam: z.string().min(1).default('email').describe('Name of the query parameter / body field that carries the address.'),
+    // POST only: a query string ends up in access logs, proxies and the verifier's own logs.
+    method: z.literal('POST').default('POST').describe('The address travels in a JSON body, never in the URL.'),
+    emailParam: z.string().min(1).default('email').describe('Name of the JSON body field that carries the address.'),
+    allowInsecure: z.boolean().default(false).describe('Allow an http:// URL that is not loopback (a network you trust).'),
+    maxResponseBytes: z.number().int().positive().default(64 * 1024).describe('Answers larger than this are refused unread (verifier_bad_response).'),
     mapping: verifierResponseMappingSchema.prefault({}),
     budgetMs: z
       .number()

@@ -58,6 +58,10 @@ export function createEmailVerifier(config: VerifierConfig): EmailVerifier {
     connections: config.connections,
     keepAliveTimeout: 30_000,
     pipelining: 1,
+    // Besides the per-call AbortSignal: a dead host fails within the budget, not the OS connect timeout.
+    connect: { timeout: config.budgetMs },
+    headersTimeout: config.budgetMs,
+    bodyTimeout: config.budgetMs,
   });
   const limit = pLimit(config.concurrency);
   const cache = config.cacheSize > 0 ? new LRUCache<string, Verdict>({ max: config.cacheSize, ttl: config.cacheTtlMs }) : null;
@@ -75,27 +79,23 @@ export function createEmailVerifier(config: VerifierConfig): EmailVerifier {
   /** One HTTP call. Resolves with a verdict, or rejects with a VerifierFailure the breaker counts. */
   async function callVerifier(address: string): Promise<Verdict> {
     counters.calls++;
-    const url = new URL(endpoint);
-    const headers: Record<string, string> = { accept: 'application/json', [config.apiKeyHeader]: config.apiKey };
-    let body: string | undefined;
-    if (config.method === 'GET') url.searchParams.set(config.emailParam, address);
-    else {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify({ [config.emailParam]: address });
-    }
+    // The address goes in the body: a URL ends up in access logs, proxies and the verifier's logs.
+    const headers: Record<string, string> = { accept: 'application/json', 'content-type': 'application/json', [config.apiKeyHeader]: config.apiKey };
+    const body = JSON.stringify({ [config.emailParam]: address });
     let statusCode: number;
     let text: string;
     try {
       const res = await pool.request({
-        method: config.method,
-        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        path: `${endpoint.pathname}${endpoint.search}`,
         headers,
         body,
         signal: AbortSignal.timeout(config.budgetMs),
       });
       statusCode = res.statusCode;
-      text = await res.body.text();
+      text = await readCapped(res.body, config.maxResponseBytes);
     } catch (err) {
+      if (err instanceof VerifierFailure) throw err;
       const name = (err as { name?: string }).name;
       throw new VerifierFailure(name === 'TimeoutError' || name === 'AbortError' ? 'verifier_timeout' : 'verifier_unavailable');
     }
@@ -181,6 +181,22 @@ export function createEmailVerifier(config: VerifierConfig): EmailVerifier {
       await pool.close();
     },
   };
+}
+
+/** The body as text, refused (not truncated: a cut JSON answer is no answer) past `max` bytes. */
+async function readCapped(body: AsyncIterable<unknown> & { destroy(): unknown }, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > max) {
+      body.destroy();
+      throw new VerifierFailure('verifier_bad_response');
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Value at a dot path ("data.result") of parsed JSON, or undefined. */

@@ -15,7 +15,7 @@
  *     MARKET_COUNTRIES (see there for the territories that count as home).
  * The reason names the type or the country, never the number: it ends up in logs and history.
  */
-import type { Market, PhoneEnrichment } from '../../lead.js';
+import { marketOf, type LeadEvent, type Market, type PhoneEnrichment } from '../../lead.js';
 
 export type SmsGuardDecision = { allowed: true } | { allowed: false; code: SmsBlockCode; reason: string };
 /** For counting: no usable number, a number that is not a handset, a number from elsewhere. */
@@ -69,6 +69,16 @@ export function smsAbuseGuard(market: Market, phone: PhoneEnrichment | null | un
     return deny('foreign', `number outside the ${market} market's calling code ${CALLING_CODE[market]}`);
   }
   return { allowed: true };
+}
+
+/**
+ * The SMS sink's `eligible` check (src/sinks/sms/build.ts, wired in src/resources.ts): the guard
+ * on the lead's market and enriched phone. A refusal becomes a `suppressed` history event with
+ * this reason, so the history says why a lead was not texted.
+ */
+export function smsEligibility(lead: Pick<LeadEvent, 'country' | 'enrichment'>): { allowed: true } | { allowed: false; reason: string } {
+  const verdict = smsAbuseGuard(marketOf(lead), lead.enrichment?.phone);
+  return verdict.allowed ? verdict : { allowed: false, reason: `sms guard (${verdict.code}): ${verdict.reason}` };
 }
 
 function deny(code: SmsBlockCode, reason: string): SmsGuardDecision {

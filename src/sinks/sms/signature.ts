@@ -5,7 +5,10 @@
  * Twilio: X-Twilio-Signature = base64(HMAC-SHA1(authToken, fullUrl + each POST param, sorted by
  * name, as name+value with no separators)). The URL is the exact one Twilio called, query string
  * included; behind a proxy the caller must rebuild the public URL, not use the internal one.
- * JSON and XML providers: `x-signature: sha256=<hex>` = HMAC-SHA256(secret, raw body).
+ * JSON and XML providers: `x-signature: sha256=<hex>` = HMAC-SHA256(secret, "<t>.<raw body>") with
+ * `x-signature-timestamp: <t>` (unix seconds). The timestamp is inside the signature, so a captured
+ * request cannot be replayed once it is more than SIGNATURE_TOLERANCE_S old (ingest also remembers
+ * message ids: src/ingest/webhook-replay.ts).
  * Every comparison is constant-time so the expected signature cannot be learnt byte by byte.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -55,16 +58,35 @@ export function verifyTwilioSignature(input: TwilioSignatureInput & { signature:
 }
 
 export const HMAC_SIGNATURE_HEADER = 'x-signature';
+export const HMAC_TIMESTAMP_HEADER = 'x-signature-timestamp';
+/** How far a signed timestamp may be from our clock, either way. */
+export const SIGNATURE_TOLERANCE_S = 5 * 60;
 
 export interface HmacSignatureInput {
   secret: string;
   /** The raw request body exactly as received (before any JSON/XML parsing). */
   rawBody: string | Buffer;
+  /** The signed timestamp (unix seconds, as sent); without it the body alone is signed (the primitive, for test vectors). */
+  timestamp?: string;
 }
 
 /** The header value: `sha256=<hex>`. */
 export function signHmac(input: HmacSignatureInput): string {
-  return `sha256=${createHmac('sha256', input.secret).update(input.rawBody).digest('hex')}`;
+  const mac = createHmac('sha256', input.secret);
+  if (input.timestamp !== undefined) mac.update(`${input.timestamp}.`);
+  return `sha256=${mac.update(input.rawBody).digest('hex')}`;
+}
+
+/** Both headers a json/xml provider sends (tests, the sandbox). */
+export function hmacHeaders(secret: string, rawBody: string, nowMs: number): Record<string, string> {
+  const timestamp = String(Math.floor(nowMs / 1000));
+  return { [HMAC_TIMESTAMP_HEADER]: timestamp, [HMAC_SIGNATURE_HEADER]: signHmac({ secret, rawBody, timestamp }) };
+}
+
+/** A signed timestamp that is a whole number of seconds within the tolerance of `nowMs`. */
+export function freshTimestamp(timestamp: string | undefined, nowMs: number): boolean {
+  if (!timestamp || !/^\d{1,12}$/.test(timestamp)) return false;
+  return Math.abs(Number(timestamp) - nowMs / 1000) <= SIGNATURE_TOLERANCE_S;
 }
 
 /** Accepts `sha256=<hex>` (hex in either case); anything else, or a missing header, is false. */

@@ -27,6 +27,7 @@ export const commonAdapterFields = {
     .max(10_000)
     .default(10)
     .describe('Sustained send rate the provider account allows (messages per second); sends are paced to it.'),
+  allowInsecure: z.boolean().default(false).describe('Allow an http:// baseUrl that is not loopback (a network you trust): credentials and phone numbers then travel in clear text.'),
   burst: z
     .number()
     .int()
@@ -40,5 +41,5 @@ export const webhookSecretField = z
   .string()
   .min(1)
   .optional()
-  .describe('Shared secret the provider signs its webhooks (inbound replies, delivery receipts) with: `x-signature: sha256=<hex>` = HMAC-SHA256 of the raw body. Without it every webhook from this provider is refused (403).')
+  .describe('Shared secret the provider signs its webhooks (inbound replies, delivery receipts) with: `x-signature: sha256=<hex>` = HMAC-SHA256 of `<x-signature-timestamp>.<raw body>`, the timestamp (unix seconds) within 5 minutes of ours. Without it every webhook from this provider is refused (403).')
   .meta({ secret: true });

@@ -17,6 +17,7 @@
  * Error codes (err.code, err.cause.code) only go into the error text, for logs.
  */
 import { Pool, type Dispatcher } from 'undici';
+import { scrubReason } from '../../../security/scrub.js';
 import type { SmsLookupResult, SmsSendResult } from './adapter.js';
 
 export interface ProviderPoolOptions {
@@ -165,7 +166,7 @@ export function lookupUnknown(out: CallOutcome): SmsLookupResult {
   return { found: 'unknown', reason: `lookup: ${out.error}` };
 }
 
-export function snippet(body: string, max = 200): string {
-  const flat = body.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+/** A short, scrubbed excerpt of a provider's answer: providers echo the number and text they were sent. */
+export function snippet(body: string, max = 120): string {
+  return scrubReason(body, { max });
 }
