@@ -31,6 +31,8 @@ export interface SupervisorOptions {
 
 interface Supervised {
   spec: ProcessSpec;
+  /** Stopped on purpose (a chaos fault): not restarted until resumed. */
+  paused: boolean;
   child: ChildProcess | null;
   restarts: number;
   startedAt: number;
@@ -56,7 +58,7 @@ export class Supervisor {
 
   start(spec: ProcessSpec): void {
     if (this.procs.has(spec.name)) throw new Error(`supervisor: ${spec.name} already started`);
-    const p: Supervised = { spec, child: null, restarts: 0, startedAt: 0, backoffMs: this.initial, timer: null, exits: [] };
+    const p: Supervised = { spec, paused: false, child: null, restarts: 0, startedAt: 0, backoffMs: this.initial, timer: null, exits: [] };
     this.procs.set(spec.name, p);
     this.launch(p);
   }
@@ -85,7 +87,7 @@ export class Supervisor {
     child.on('exit', (code, signal) => {
       p.child = null;
       p.exits.push({ at: Date.now(), code, signal });
-      if (this.stopping) return;
+      if (this.stopping || p.paused) return;
       if (Date.now() - p.startedAt >= this.stableAfter) p.backoffMs = this.initial;
       const delay = p.backoffMs;
       p.backoffMs = Math.min(this.max, p.backoffMs * 2);
@@ -108,6 +110,22 @@ export class Supervisor {
       return false;
     }
     return true;
+  }
+
+  /** Stops a process (SIGTERM) and keeps it stopped until resume(): a role that is down for a while. */
+  pause(name: string): void {
+    const p = this.procs.get(name);
+    if (!p) return;
+    p.paused = true;
+    if (p.timer) clearTimeout(p.timer);
+    this.signal(p, 'SIGTERM');
+  }
+
+  resume(name: string): void {
+    const p = this.procs.get(name);
+    if (!p || !p.paused) return;
+    p.paused = false;
+    if (!p.child) this.launch(p);
   }
 
   names(): string[] {

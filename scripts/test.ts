@@ -1,6 +1,7 @@
 /**
  * `npm test`: typecheck, unit tests, then the integration tests against the real stack, which
- * this script brings up (and down again if it was not already running).
+ * this script brings up (and down again if it was not already running), then a short chaos run
+ * (3,000 leads, every fault kind: scripts/chaos.ts --short).
  */
 import { spawnSync } from 'node:child_process';
 
@@ -22,7 +23,12 @@ if (process.env.SKIP_INTEGRATION === '1') {
   if (run('npx', ['tsx', 'scripts/stack.ts', 'up']) !== 0) {
     failed++;
     process.stderr.write('npm test: the stack did not come up; integration tests not run\n');
-  } else if (run('npm', ['run', 'test:integration', '--silent']) !== 0) failed++;
+  } else {
+    if (run('npm', ['run', 'test:integration', '--silent']) !== 0) failed++;
+    // Last, on the same stack: the short chaos run kills and restarts the broker.
+    if (process.env.SKIP_CHAOS === '1') process.stdout.write('\nSKIP_CHAOS=1: the chaos run was not run\n');
+    else if (run('npx', ['tsx', 'scripts/chaos.ts', '--short']) !== 0) failed++;
+  }
   // Leave the machine as we found it, also when `up` started only some of the services.
   if (!stackWasUp) run('npx', ['tsx', 'scripts/stack.ts', 'down']);
 }
