@@ -117,6 +117,7 @@ const envSchema = z.object({
   CREDENTIAL_PEPPER: z.string().min(16).optional().describe('Secret key of the HMAC that vendor keys and operator tokens are stored under (default: the public development pepper).'),
   INGEST_PRODUCE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000).describe('Ingest answers 503 when Kafka has not acknowledged a lead within this time.'),
   ADMIN_HOST: z.string().default('127.0.0.1').describe('Bind address of every role\'s admin server (/healthz, /readyz, /metrics).'),
+  LAG_MONITOR_EVERY_MS: z.coerce.number().int().positive().default(10_000).describe('How often every process reads every group\'s lag from the broker (metrics, status).'),
   ADMIN_PORT: z.coerce.number().int().min(0).max(65535).default(9464).describe('Admin server port (0: any free port, printed at start).'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(9000).describe('On SIGTERM, in-flight batches get this long to finish before the process exits anyway.'),
   BACKUP_HOLD_HORIZON_MS: z.coerce.number().int().positive().default(30_000).describe('Longest a backup record is held in memory before it is re-queued.'),

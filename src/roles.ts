@@ -16,11 +16,13 @@ import { smsWebhookProvidersFromConfig } from './ingest/sms-webhooks-plugin.js';
 import { createDurableProducer, createKafka, ensureTopics, readProduceLimits, withAdmin, type Admin } from './kafka/client.js';
 import { combineEncoders, createCodec, createLeadCodec } from './kafka/codec.js';
 import type { RunningStage } from './kafka/kafkajs-stage.js';
+import { startLagMonitor } from './kafka/lag-monitor.js';
 import { createLeadBatcher } from './producers/lead-batcher.js';
 import { createResources, step } from './resources.js';
 import type { OptOutRecord } from './sinks/sms/optouts.js';
 import { createSmsWebhookHandlers, type SmsReplyRecord } from './sinks/sms/webhook-handlers.js';
 import type { StageDeps } from './stages/context.js';
+import { metrics, metricsText } from './metrics.js';
 import { STAGE_STARTERS } from './stages/registry.js';
 import { buildTopology, leadTopics, ROLES, stagesForRole, type Role } from './topology.js';
 
@@ -75,6 +77,8 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   const deps: StageDeps = { config, topology, kafka, producer, encoder, leadCodec, limits, log, now, onCrash: opts.onCrash };
   const resources = createResources({ config, topology, kafka, log, now, eventsCodec, optOutCodec });
 
+  // Every group's lag, from every process: a group with no process left still shows.
+  const lag = startLagMonitor(admin, topology.stages.flatMap((s) => (s.group ? [{ group: s.group, topics: s.inputs }] : [])), env.LAG_MONITOR_EVERY_MS);
   const stages: RunningStage[] = [];
   let app: FastifyInstance | null = null;
   let ingestUrl: string | null = null;
@@ -125,19 +129,24 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
       ingestUrl = typeof address === 'object' && address ? `http://${env.HOST}:${address.port}` : null;
       closers.push(() => publisher.close());
     }
+    const readiness = async (): Promise<ReadinessReport> => {
+      const health = stages.map((s) => s.health());
+      const problems = health.flatMap((h) => h.problems.map((p) => `${h.stage}: ${p}`));
+      if (app) problems.push(...(await ingestReadiness(admin, registry)).map((p) => `ingest: ${p}`));
+      if (stopping) problems.push('shutting down');
+      metrics.ready.set({ role: roles.join('+') }, problems.length === 0 ? 1 : 0);
+      return { ready: problems.length === 0, problems, roles, stages: health };
+    };
     adminServer = await step(`admin server on ${env.ADMIN_HOST}:${env.ADMIN_PORT}`, () =>
       startAdminServer(env.ADMIN_HOST, env.ADMIN_PORT, {
         alive: () => !stopping,
-        readiness: async (): Promise<ReadinessReport> => {
-          const health = stages.map((s) => s.health());
-          const problems = health.flatMap((h) => h.problems.map((p) => `${h.stage}: ${p}`));
-          if (app) problems.push(...(await ingestReadiness(admin, registry)).map((p) => `ingest: ${p}`));
-          if (stopping) problems.push('shutting down');
-          return { ready: problems.length === 0, problems, roles, stages: health };
-        },
+        readiness,
+        // Readiness is computed for every scrape, so leadrouter_role_ready is never stale.
+        extra: { '/metrics': async () => (await readiness(), metricsText()) },
       }),
     );
   } catch (err) {
+    await lag.stop();
     await Promise.allSettled(stages.map((s) => s.stop()));
     await app?.close().catch(() => undefined);
     await resources.close();
@@ -156,6 +165,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
       for (const close of closers) await close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'close failed'));
       await Promise.allSettled(stages.map((s) => s.stop()));
       await resources.close();
+      await lag.stop();
       await producer.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
       await adminServer?.close();

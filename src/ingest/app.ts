@@ -7,6 +7,7 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { metrics } from '../metrics.js';
 import type { Logger } from 'pino';
 import { OverloadedError } from '../producers/lead-batcher.js';
 import type { RateLimit } from '../security/security-config.js';
@@ -48,6 +49,10 @@ export async function buildIngestApp(deps: IngestDeps, opts: AppOptions, smsWebh
   // confusing validation error; without it the body is refused with 415.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
+  // Every answer to a lead POST by status: 202s, and the 4xx/429/503 an operator must see.
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.method === 'POST' && req.routeOptions.url === '/v1/leads') metrics.ingestAnswers.inc({ status: String(reply.statusCode) });
+  });
 
   await app.register(swagger, swaggerOptions());
   // Routes opt in (config.rateLimit); the hook runs after the route's own onRequest (the

@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { PoisonMessageError, RetriableError, isRetriable, messageOf } from '../errors.js';
 import { Abandoned, withBackoff } from './backoff.js';
 import type { Encoder } from './codec.js';
+import { metrics } from '../metrics.js';
 import { OffsetLedger } from './offset-ledger.js';
 import { chunkRecords, fitsAlone, type EncodedRecord, type ProduceLimits } from './produce-limits.js';
 
@@ -112,6 +113,7 @@ export function createBatchStep<T>(opts: BatchStepOptions<T>) {
       abandon,
       onRetry: (err, attempt, delayMs) => {
         opts.onTransient?.(err);
+        metrics.stageRetries.inc({ stage: opts.stage, step: what });
         log.warn({ err: messageOf(err), attempt, delayMs }, `${what} failed; retrying`);
       },
     });
@@ -144,11 +146,17 @@ export function createBatchStep<T>(opts: BatchStepOptions<T>) {
       reason = `output cannot be encoded: ${messageOf(err)}`;
     }
     log.error({ topic: record.topic, partition: record.partition, offset: record.offset, reason }, 'dead-lettering a record whose output cannot be produced');
+    metrics.stageFailed.inc({ stage: opts.stage, reason: 'output_rejected' });
     return encodeAll(opts.logic.deadLetter(record, reason)); // throws only on a bug in deadLetter itself
   }
 
   async function produce(records: EncodedRecord[], abandon: () => boolean): Promise<void> {
     const queue = chunkRecords(records, opts.limits);
+    const counted = () => {
+      const byTopic = new Map<string, number>();
+      for (const r of records) byTopic.set(r.topic, (byTopic.get(r.topic) ?? 0) + 1);
+      for (const [topic, n] of byTopic) metrics.stageOut.inc({ stage: opts.stage, topic }, n);
+    };
     while (queue.length > 0) {
       const chunk = queue.shift()!;
       try {
@@ -160,6 +168,7 @@ export function createBatchStep<T>(opts: BatchStepOptions<T>) {
         queue.unshift(chunk.slice(0, half), chunk.slice(half));
       }
     }
+    counted();
   }
 
   async function decodeAll(records: RawRecord[], abandon: () => boolean) {
@@ -173,6 +182,7 @@ export function createBatchStep<T>(opts: BatchStepOptions<T>) {
         if (err instanceof Abandoned) throw err;
         const reason = err instanceof PoisonMessageError ? err.message : `cannot decode: ${messageOf(err)}`;
         log.error({ topic: m.topic, partition: m.partition, offset: m.offset, reason }, 'poison message dead-lettered');
+        metrics.stageFailed.inc({ stage: opts.stage, reason: 'poison' });
         poison.push({
           topic: opts.poisonTopic,
           key: m.key,
@@ -202,6 +212,7 @@ export function createBatchStep<T>(opts: BatchStepOptions<T>) {
           results.push(...(await once([r])));
         } catch (one) {
           if (one instanceof Abandoned || isRetriable(one)) throw one;
+          metrics.stageFailed.inc({ stage: opts.stage, reason: 'handler_error' });
           results.push({ outputs: opts.logic.deadLetter(r, `stage ${opts.stage} failed: ${messageOf(one)}`) });
         }
       }
@@ -224,9 +235,11 @@ export function createBatchStep<T>(opts: BatchStepOptions<T>) {
     if (records.length === 0) return 'committed';
     const beat = setInterval(() => void ctl.heartbeat().catch(() => undefined), opts.heartbeatEveryMs);
     const abandon = () => ctl.isStale() || opts.isStopping();
+    const timer = metrics.batchSeconds.startTimer({ stage: opts.stage });
     try {
       for (const m of records) ledger.track(m.topic, m.partition, m.offset);
       const { consumed, poison } = await decodeAll(records, abandon);
+      metrics.stageIn.inc({ stage: opts.stage }, consumed.length);
       const results = consumed.length > 0 ? await handleAll(consumed, context, abandon) : [];
       const encoded: EncodedRecord[] = [...poison];
       const deferred = new Set<string>();
@@ -242,6 +255,7 @@ export function createBatchStep<T>(opts: BatchStepOptions<T>) {
       }
       for (const m of records) if (!deferred.has(m.offset)) ledger.done(m.topic, m.partition, m.offset);
       await commit(ctl.commit);
+      timer();
       return 'committed';
     } catch (err) {
       if (err instanceof Abandoned) return 'abandoned';

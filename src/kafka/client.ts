@@ -7,6 +7,7 @@ import kafkajs, { type Admin, type ITopicConfig, type Kafka as KafkaClient, type
 import type { Logger } from 'pino';
 import type { Env } from '../config.js';
 import { RetriableError, messageOf } from '../errors.js';
+import { metrics } from '../metrics.js';
 import type { TopicSpec } from '../topology.js';
 import { RecordTooLargeError, type RecordProducer } from './batch-step.js';
 import { budgetFor, DEFAULT_MAX_BATCH_BYTES, recordBytes, type EncodedRecord, type ProduceLimits } from './produce-limits.js';
@@ -91,8 +92,11 @@ export async function createDurableProducer(kafka: KafkaClient, limits: ProduceL
       list.push({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) });
       byTopic.set(r.topic, list);
     }
+    const timer = metrics.produceSeconds.startTimer();
     try {
       await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      timer();
+      metrics.produceRecords.inc(records.length);
     } catch (err) {
       const type = (err as { type?: string }).type ?? (err as { cause?: { type?: string } }).cause?.type ?? '';
       if (FATAL_IDEMPOTENCE.has(type)) {

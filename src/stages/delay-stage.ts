@@ -20,6 +20,7 @@ import type { Consumed, Output, StageContext } from '../kafka/batch-step.js';
 import type { LeadEvent } from '../lead.js';
 import type { StageSpec } from '../topology.js';
 import { messageOf } from '../errors.js';
+import { metrics } from '../metrics.js';
 import { startLeadStage, type StageDeps } from './context.js';
 import { deadLetter, withEvents } from './outcomes.js';
 
@@ -35,6 +36,12 @@ export interface DelayOptions {
 export async function startDelayStage(deps: StageDeps, spec: StageSpec, opts: DelayOptions) {
   const timers = new Set<NodeJS.Timeout>();
   let generation = 0;
+  /** Due time of every record held, for the held-records and next-due gauges. */
+  const held = new Map<Consumed<LeadEvent>, number>();
+  const report = () => {
+    metrics.delayHeld.set({ stage: spec.name }, held.size);
+    metrics.delayNextDue.set({ stage: spec.name }, held.size === 0 ? 0 : Math.min(...held.values()) / 1000);
+  };
   const retryAfterMs = opts.retryAfterMs ?? 5000;
 
   function onward(lead: Consumed<LeadEvent>): Output[] {
@@ -50,11 +57,15 @@ export async function startDelayStage(deps: StageDeps, spec: StageSpec, opts: De
   function hold(lead: Consumed<LeadEvent>, ctx: StageContext<LeadEvent>, delayMs: number): void {
     const mine = generation;
     const stillOwned = () => mine === generation;
+    held.set(lead, lead.value.delivery?.nextAttemptAt ?? 0);
     const timer = setTimeout(() => {
       timers.delete(timer);
       if (!stillOwned()) return; // partition reassigned: its new owner re-reads the record
-      ctx.complete(lead, onward(lead), stillOwned).catch((err: unknown) => {
-        if (err instanceof Abandoned || !stillOwned()) return;
+      ctx.complete(lead, onward(lead), stillOwned).then(() => {
+        held.delete(lead);
+        report();
+      }, (err: unknown) => {
+        if (err instanceof Abandoned || !stillOwned()) return void held.delete(lead);
         ctx.log.error({ err: messageOf(err), leadId: lead.value.leadId, retryInMs: retryAfterMs }, 'held record could not be settled; trying again');
         hold(lead, ctx, retryAfterMs);
       });
@@ -66,6 +77,8 @@ export async function startDelayStage(deps: StageDeps, spec: StageSpec, opts: De
     generation++;
     for (const t of timers) clearTimeout(t);
     timers.clear();
+    held.clear();
+    report();
   };
   const running = await startLeadStage(deps, spec, {
     maxPending: opts.maxHeld,
@@ -75,6 +88,7 @@ export async function startDelayStage(deps: StageDeps, spec: StageSpec, opts: De
         const due = lead.value.delivery?.nextAttemptAt ?? 0;
         hold(lead, ctx, Math.max(0, Math.min(due - deps.now(), opts.holdHorizonMs)));
       }
+      report();
       return leads.map(() => ({ deferred: true as const }));
     },
   });

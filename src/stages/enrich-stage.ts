@@ -3,6 +3,7 @@ import { eventOutputs } from '../history/events.js';
 import type { RecordResult } from '../kafka/batch-step.js';
 import { createEnricher } from '../processors/enrich/index.js';
 import type { StageSpec } from '../topology.js';
+import { metrics } from '../metrics.js';
 import { startLeadStage, type StageDeps } from './context.js';
 
 export async function startEnrichStage(deps: StageDeps, spec: StageSpec) {
@@ -11,6 +12,12 @@ export async function startEnrichStage(deps: StageDeps, spec: StageSpec) {
   const running = await startLeadStage(deps, spec, {
     async handle(leads) {
       const enrichments = await enricher.enrichBatch(leads.map((l) => l.value));
+      const stats = enricher.verifierStats();
+      if (stats) {
+        metrics.verifierLookups.set({ source: 'call' }, stats.calls);
+        metrics.verifierLookups.set({ source: 'cache' }, stats.cacheHits);
+        metrics.verifierTimeouts.set(stats.timeouts);
+      }
       const now = deps.now();
       return leads.map((lead, i): RecordResult => {
         const e = enrichments[i]!;

@@ -14,6 +14,7 @@ import { personalValues, scrubOutcome } from '../sinks/scrub-outcome.js';
 import { scrubReason } from '../security/scrub.js';
 import type { DeliveryOutcome } from '../sinks/sink.js';
 import type { Topology } from '../topology.js';
+import { destinationLabel, metrics } from '../metrics.js';
 
 export interface SettleContext {
   stage: string;
@@ -33,6 +34,12 @@ export function withEvents(settled: Settled, topology: Pick<Topology, 'topics'>)
 }
 
 export function settle(lead: Consumed<LeadEvent>, given: DeliveryOutcome, ctx: SettleContext): Settled {
+  const settled = settleOutcome(lead, given, ctx);
+  countOutcomes(settled, lead.value.receivedAt, ctx.now);
+  return settled;
+}
+
+function settleOutcome(lead: Consumed<LeadEvent>, given: DeliveryOutcome, ctx: SettleContext): Settled {
   const event = lead.value;
   // Destinations echo what they were sent: no lead value reaches history, backup, DLQ or logs.
   const outcome = scrubOutcome(given, event);
@@ -78,6 +85,16 @@ export function settle(lead: Consumed<LeadEvent>, given: DeliveryOutcome, ctx: S
         ],
       };
     }
+  }
+}
+
+/** Metrics from what was decided (a retry the policy gave up on counts as dead, not retry). */
+function countOutcomes(settled: Settled, receivedAt: number, now: number): void {
+  for (const h of settled.history) {
+    if (h.type === 'failed') continue; // the attempt's outcome is the event that follows it
+    const destination = destinationLabel(h.destination);
+    metrics.deliveries.inc({ destination, outcome: h.type === 'retried' ? 'retry' : h.type });
+    if (h.type === 'delivered') metrics.deliveryLatency.observe({ destination }, Math.max(0, now - receivedAt) / 1000);
   }
 }
 

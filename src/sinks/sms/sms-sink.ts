@@ -18,6 +18,7 @@ import pLimit from 'p-limit';
 import { RetriableError } from '../../errors.js';
 import { deliveryKey, marketOf, type LeadEvent } from '../../lead.js';
 import type { DeliveryOutcome, Sink } from '../sink.js';
+import { metrics } from '../../metrics.js';
 import type { SmsAdapter, SmsSendResult } from './adapters/adapter.js';
 import type { ProviderCircuit } from './breaker.js';
 import { checkQuietHours, type QuietWindows } from './quiet-hours.js';
@@ -156,6 +157,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
           });
           if (result.ok) opts.circuit.success();
           else if (result.retriable) opts.circuit.failure();
+          metrics.circuitOpen.set({ provider: opts.provider }, opts.circuit.isOpen() ? 1 : 0);
           return { c, result };
         }),
       ),

@@ -1,0 +1,50 @@
+/**
+ * Prometheus metrics of a role process (prom-client), served on its admin port at /metrics.
+ * Names follow Prometheus conventions: a `leadrouter_` prefix, base units (seconds, bytes),
+ * `_total` on counters, and only bounded labels (stage, destination, outcome, topic, partition,
+ * group, provider): never a lead id, a phone or a vendor lead id.
+ *
+ * One registry per process, created once; code that reports something imports `metrics` and
+ * calls it. Nothing here does I/O.
+ */
+import client from 'prom-client';
+
+export const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry, prefix: 'leadrouter_process_' });
+
+const counter = (name: string, help: string, labelNames: string[]) => new client.Counter({ name, help, labelNames, registers: [registry] });
+const gauge = (name: string, help: string, labelNames: string[]) => new client.Gauge({ name, help, labelNames, registers: [registry] });
+const histogram = (name: string, help: string, labelNames: string[], buckets: number[]) => new client.Histogram({ name, help, labelNames, buckets, registers: [registry] });
+
+/** From 5 ms to 5 minutes: a lead delivered at once, and one that waited out a backup retry. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+export const metrics = {
+  stageIn: counter('leadrouter_stage_records_in_total', 'Records a stage read and decoded.', ['stage']),
+  stageOut: counter('leadrouter_stage_records_out_total', 'Records a stage produced, by topic.', ['stage', 'topic']),
+  stageFailed: counter('leadrouter_stage_records_failed_total', 'Records a stage could not handle: poison bytes, dead-lettered leads, handler errors.', ['stage', 'reason']),
+  stageRetries: counter('leadrouter_stage_transient_retries_total', 'Batches waiting out a transient failure (registry, broker, store).', ['stage', 'step']),
+  batchSeconds: histogram('leadrouter_stage_batch_duration_seconds', 'Time to handle one fetched batch, decode to commit.', ['stage'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
+  deliveries: counter('leadrouter_delivery_outcomes_total', 'Outcome of each delivery attempt per destination: delivered, retry, dead, suppressed, duplicate, deferred, fallback.', ['destination', 'outcome']),
+  deliveryLatency: histogram('leadrouter_delivery_latency_seconds', 'Time from ingest accepting a lead (receivedAt) to its delivery, per destination.', ['destination'], LATENCY_BUCKETS),
+  produceSeconds: histogram('leadrouter_produce_duration_seconds', 'Time for one produce request to be acknowledged by all in-sync replicas (acks=all).', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]),
+  produceRecords: counter('leadrouter_produce_records_total', 'Records produced (acknowledged).', []),
+  consumerLag: gauge('leadrouter_consumer_lag_records', 'Records on a partition not yet committed by the group (high watermark - committed offset).', ['group', 'topic', 'partition']),
+  oldestWaiting: gauge('leadrouter_consumer_oldest_waiting_seconds', 'How long the group has had records waiting without its commit point moving (a lower bound of the oldest unprocessed lead\'s age).', ['group']),
+  circuitOpen: gauge('leadrouter_sms_provider_circuit_open', '1 while a provider\'s circuit is open (it is skipped, texts fall back).', ['provider']),
+  verifierLookups: gauge('leadrouter_email_verifier_lookups', 'Email verifier answers since start, by source (call, cache).', ['source']),
+  verifierTimeouts: gauge('leadrouter_email_verifier_budget_timeouts', 'Email verifications that ran out of their budget since start.', []),
+  delayHeld: gauge('leadrouter_delay_held_records', 'Records a delay stage (backup, quiet-hours release) holds until they are due.', ['stage']),
+  delayNextDue: gauge('leadrouter_delay_next_due_timestamp_seconds', 'When the next held record is due (Unix time), 0 when none is held.', ['stage']),
+  ready: gauge('leadrouter_role_ready', '1 while the role process is ready (every stage in its group, none stalled or waiting).', ['role']),
+  ingestAnswers: counter('leadrouter_ingest_responses_total', 'Ingest answers to POST /v1/leads by status code.', ['status']),
+};
+
+/** What a destination string is, bounded for a label: "primary:buyer-us" stays; anything odd is "other". */
+export function destinationLabel(destination: string | undefined | null): string {
+  return destination && /^(primary|sms|search):[\w.-]{1,64}$/.test(destination) ? destination : 'other';
+}
+
+export async function metricsText(): Promise<[string, string]> {
+  return [registry.contentType, await registry.metrics()];
+}
