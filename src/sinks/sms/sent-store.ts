@@ -4,16 +4,18 @@
  * a retry through another provider), how the same person is not texted twice within the dedup
  * window whichever vendor sent them again, and how a receipt or a reply finds its lead.
  *
- *   sms_texts   _id = leadId: { phone, provider, state, intentAt, sentAt?, providerMessageId? }
- *               state "sending": recorded before the call; if it is still "sending" when the lead
- *               comes back, the call's outcome is unknown (a crash, a timeout) and the provider
- *               is asked (adapter lookup) before anything is sent again.
- *               state "sent" / "failed": the provider took it / certainly did not.
- *   sms_phones  _id = E.164 phone: { leadId, at } — which lead holds the phone for the window.
+ *   sms_phones  _id = E.164 phone: { leadId, at }  which lead holds the phone for the window
+ *   sms_texts   _id = leadId: { phone, provider, state, intentAt }  the intent, recorded before
+ *               the call; "failed" when the provider certainly did not take it
+ *   sms_sent    _id = leadId: { phone, provider, providerMessageId, sentAt }  the provider took it
+ * A text whose intent is "sending" with no sms_sent record is uncertain (a crash or a timeout
+ * mid-call): the provider is asked (adapter lookup) before anything is sent again.
  *
- * Every write is an insert (a duplicate key means someone has it) or a conditional update (only
- * from a known state), so processes never race an upsert. Every call has a time limit, and a
- * store that does not answer is a RetriableError: the sink's batch waits, nothing is sent blind.
+ * Shaped for a MongoDB-wire store that holds up (src/mongo-ops.ts): per batch, three inserts of
+ * many documents (claims, intents, sent), each one statement; lookups only by _id for the few
+ * documents that already existed; no upsert races (a duplicate key means someone has it), no
+ * $in scans, no bulk updates. Every call has a time limit; a store that does not answer is a
+ * RetriableError: the sink's batch waits, nothing is sent on a guess.
  */
 import type { Collection, Db } from 'mongodb';
 import pLimit from 'p-limit';
@@ -23,35 +25,47 @@ import { FIRST_BATCH, deadline } from '../../mongo-ops.js';
 export type TextState = 'sending' | 'sent' | 'failed';
 
 export interface TextRecord {
-  _id: string; // leadId
+  leadId: string;
   phone: string;
   provider: string;
   state: TextState;
   intentAt: number;
-  sentAt?: number;
   providerMessageId?: string;
 }
 
+interface IntentDoc {
+  _id: string;
+  phone: string;
+  provider: string;
+  state: 'sending' | 'failed';
+  intentAt: number;
+}
+interface SentDoc {
+  _id: string;
+  phone: string;
+  provider: string;
+  providerMessageId: string;
+  sentAt: number;
+}
 interface PhoneClaim {
-  _id: string; // phone
+  _id: string;
   leadId: string;
   at: number;
 }
 
 export interface SentStore {
-  /** The texts already recorded for these leads (any provider, any state). */
-  texts(leadIds: string[]): Promise<Map<string, TextRecord>>;
   /**
    * Claims each phone for its lead for the window. Returns, per phone it could not claim, the
    * lead that holds it. A claim older than the window, or one by the same lead, is taken over.
    */
   claimPhones(claims: { phone: string; leadId: string }[], now: number, windowMs: number): Promise<Map<string, string>>;
   /**
-   * Records the intent to text, before the call. A lead already recorded "failed" (certainly not
-   * sent) is taken over; leads returned were taken by someone else meanwhile: do not send them.
+   * Records the intent to text, before the call. Returns what was already recorded for the leads
+   * that had a record: sent, sending (uncertain, or in flight elsewhere) or "taken" (another
+   * process took over a failed text meanwhile). A "failed" text is taken over for this provider.
    */
-  recordIntents(texts: { leadId: string; phone: string; provider: string }[], now: number): Promise<Set<string>>;
-  markSent(texts: { leadId: string; provider: string; providerMessageId: string; sentAt: number }[]): Promise<void>;
+  recordIntents(texts: { leadId: string; phone: string; provider: string }[], now: number): Promise<Map<string, TextRecord | 'taken'>>;
+  markSent(texts: { leadId: string; phone: string; provider: string; providerMessageId: string; sentAt: number }[]): Promise<void>;
   /** Certainly not sent: another provider may take it, and the phone is free again. */
   markFailed(texts: { leadId: string; phone: string }[]): Promise<void>;
   byProviderMessageId(provider: string, providerMessageId: string): Promise<TextRecord | null>;
@@ -61,16 +75,6 @@ export interface SentStore {
 
 const OP_TIMEOUT_MS = 10_000;
 
-/**
- * One command per document, a few at a time. Not bulkWrite: FerretDB 1.x takes a PostgreSQL
- * connection per statement of a bulk command and holds them to its end, so a handful of
- * concurrent bulk updates exhausts its pool and every later operation waits forever.
- */
-const writes = pLimit(8);
-async function each<T>(list: T[], op: (item: T) => Promise<unknown>): Promise<void> {
-  await Promise.all(list.map((item) => writes(() => op(item))));
-}
-
 const isDuplicate = (err: unknown) => (err as { code?: number }).code === 11000 || /E11000|duplicate key/i.test(messageOf(err));
 const duplicateIndexes = (err: unknown): Set<number> => {
   const writeErrors = ((err as { writeErrors?: { code?: number; index: number }[] }).writeErrors ?? []) as { code?: number; index: number }[];
@@ -78,6 +82,12 @@ const duplicateIndexes = (err: unknown): Set<number> => {
   if (!writeErrors.every((w) => w.code === 11000)) throw err;
   return new Set(writeErrors.map((w) => w.index));
 };
+
+/** The few documents that already existed are read one by one, by _id, a few at a time. */
+const reads = pLimit(8);
+async function each<T, R>(list: T[], op: (item: T) => Promise<R>): Promise<R[]> {
+  return Promise.all(list.map((item) => reads(() => op(item))));
+}
 
 /** Turns a database failure into "wait and try again": a text is never sent on a guess. */
 async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -89,75 +99,85 @@ async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function openSentStore(db: Db): Promise<SentStore> {
-  const texts: Collection<TextRecord> = db.collection('sms_texts');
-  const phones: Collection<PhoneClaim> = db.collection('sms_phones');
-  await texts.createIndex({ provider: 1, providerMessageId: 1 }, { name: 'provider_message' });
-  await texts.createIndex({ phone: 1, intentAt: -1 }, { name: 'phone_intent' });
+async function insertAll<D extends { _id: string }>(col: Collection<D>, docs: D[]): Promise<Set<number>> {
+  if (docs.length === 0) return new Set();
+  try {
+    await col.insertMany(docs as unknown as Parameters<Collection<D>['insertMany']>[0], { ordered: false });
+    return new Set();
+  } catch (err) {
+    return duplicateIndexes(err);
+  }
+}
 
-  async function insertAll<D extends { _id: string }>(col: Collection<D>, docs: D[]): Promise<Set<number>> {
-    if (docs.length === 0) return new Set();
-    try {
-      await col.insertMany(docs as unknown as Parameters<Collection<D>["insertMany"]>[0], { ordered: false });
-      return new Set();
-    } catch (err) {
-      return duplicateIndexes(err);
-    }
+const fromSent = (s: SentDoc): TextRecord => ({ leadId: s._id, phone: s.phone, provider: s.provider, state: 'sent', intentAt: s.sentAt, providerMessageId: s.providerMessageId });
+
+export async function openSentStore(db: Db): Promise<SentStore> {
+  const intents: Collection<IntentDoc> = db.collection('sms_texts');
+  const sent: Collection<SentDoc> = db.collection('sms_sent');
+  const phones: Collection<PhoneClaim> = db.collection('sms_phones');
+  await sent.createIndex({ providerMessageId: 1, provider: 1 }, { name: 'provider_message' });
+  await sent.createIndex({ phone: 1, sentAt: -1 }, { name: 'phone_sent' });
+
+  async function recordOf(leadId: string): Promise<TextRecord | null> {
+    const [s, i] = await Promise.all([sent.findOne({ _id: leadId }), intents.findOne({ _id: leadId })]);
+    if (s) return fromSent(s);
+    return i ? { leadId, phone: i.phone, provider: i.provider, state: i.state, intentAt: i.intentAt } : null;
   }
 
   return {
-    texts: (leadIds) =>
-      guarded('read', async () => {
-        if (leadIds.length === 0) return new Map();
-        const found = await texts.find({ _id: { $in: leadIds } }, { batchSize: FIRST_BATCH }).toArray();
-        return new Map(found.map((t) => [t._id, t]));
-      }),
-
     claimPhones: (claims, now, windowMs) =>
       guarded('phone claim', async () => {
         const lost = new Map<string, string>();
         const taken = await insertAll(phones, claims.map((c) => ({ _id: c.phone, leadId: c.leadId, at: now })));
-        for (const i of taken) {
-          const claim = claims[i]!;
+        await each([...taken].map((i) => claims[i]!), async (claim) => {
           const holder = await phones.findOne({ _id: claim.phone });
-          if (!holder || holder.leadId === claim.leadId) continue; // ours already (a redelivery), or just released
-          if (holder.at >= now - windowMs) {
-            lost.set(claim.phone, holder.leadId);
-            continue;
-          }
+          if (!holder || holder.leadId === claim.leadId) return; // ours already (a redelivery), or just released
+          if (holder.at >= now - windowMs) return void lost.set(claim.phone, holder.leadId);
           // Expired: take it over only from exactly what we read, so two takers cannot both win.
           const res = await phones.updateOne({ _id: claim.phone, leadId: holder.leadId, at: holder.at }, { $set: { leadId: claim.leadId, at: now } });
           if (res.modifiedCount === 0) lost.set(claim.phone, (await phones.findOne({ _id: claim.phone }))?.leadId ?? 'another lead');
-        }
+        });
         return lost;
       }),
 
     recordIntents: (list, now) =>
       guarded('intent', async () => {
-        const taken = new Set<string>();
-        const dups = await insertAll(texts, list.map((t) => ({ _id: t.leadId, phone: t.phone, provider: t.provider, state: 'sending' as const, intentAt: now })));
-        for (const i of dups) {
-          const t = list[i]!;
-          const res = await texts.updateOne({ _id: t.leadId, state: 'failed' }, { $set: { provider: t.provider, state: 'sending', intentAt: now } });
-          if (res.modifiedCount === 0) taken.add(t.leadId);
-        }
-        return taken;
+        const existing = new Map<string, TextRecord | 'taken'>();
+        const dups = await insertAll(intents, list.map((t) => ({ _id: t.leadId, phone: t.phone, provider: t.provider, state: 'sending' as const, intentAt: now })));
+        await each([...dups].map((i) => list[i]!), async (t) => {
+          const record = await recordOf(t.leadId);
+          if (record?.state !== 'failed') return void (record && existing.set(t.leadId, record));
+          // Certainly not sent before: this provider takes it over, unless another process just did.
+          const res = await intents.updateOne({ _id: t.leadId, state: 'failed' }, { $set: { provider: t.provider, state: 'sending', intentAt: now } });
+          if (res.modifiedCount === 0) existing.set(t.leadId, 'taken');
+        });
+        return existing;
       }),
 
     markSent: (list) =>
-      guarded('sent', () =>
-        each(list, (t) => texts.updateOne({ _id: t.leadId }, { $set: { state: 'sent' as const, provider: t.provider, providerMessageId: t.providerMessageId, sentAt: t.sentAt } })),
-      ),
+      guarded('sent', async () => {
+        // A duplicate means it was recorded already (a redelivery confirmed by lookup): that is the point.
+        await insertAll(sent, list.map((t) => ({ _id: t.leadId, phone: t.phone, provider: t.provider, providerMessageId: t.providerMessageId, sentAt: t.sentAt })));
+      }),
 
     markFailed: (list) =>
-      guarded('failed', () =>
-        each(list, async (t) => {
-          await texts.updateOne({ _id: t.leadId, state: 'sending' as const }, { $set: { state: 'failed' as const } });
+      guarded('failed', async () => {
+        await each(list, async (t) => {
+          await intents.updateOne({ _id: t.leadId, state: 'sending' }, { $set: { state: 'failed' } });
           await phones.deleteOne({ _id: t.phone, leadId: t.leadId });
-        }),
-      ),
+        });
+      }),
 
-    byProviderMessageId: (provider, providerMessageId) => guarded('read', () => texts.findOne({ provider, providerMessageId })),
-    lastToPhone: (phone) => guarded('read', async () => (await texts.find({ phone }, { batchSize: 1 }).sort({ intentAt: -1 }).limit(1).toArray())[0] ?? null),
+    byProviderMessageId: (provider, providerMessageId) =>
+      guarded('read', async () => {
+        const s = await sent.findOne({ providerMessageId, provider });
+        return s ? fromSent(s) : null;
+      }),
+
+    lastToPhone: (phone) =>
+      guarded('read', async () => {
+        const [s] = await sent.find({ phone }, { batchSize: FIRST_BATCH }).sort({ sentAt: -1 }).limit(1).toArray();
+        return s ? fromSent(s) : null;
+      }),
   };
 }

@@ -5,14 +5,14 @@
  *   2. no E.164 phone            → dead
  *   3. opted out (leads.optouts) → skipped (suppressed): never a text after STOP
  *   4. outside quiet hours       → defer until the local window opens
- *   5. this lead already texted  → delivered (a redelivery; the record says by whom)
- *   6. a text whose outcome is unknown (crash or timeout mid-call) → ask the provider; sent →
- *      delivered, not sent → go on, cannot tell → retry later. Never re-sent blind.
- *   7. phone texted recently     → skipped (duplicate of that lead), within the dedup window
- *   8. circuit open              → fallback to the next provider (or retry later)
- *   9. intent recorded durably, then the provider call; the outcome recorded durably before the
- *      batch commits. A certain failure may fall back to the next provider; an uncertain one
- *      (the provider may have it) waits for a lookup on the next attempt instead.
+ *   5. circuit open              → fallback to the next provider (or retry later)
+ *   6. phone texted recently     → skipped (duplicate of that lead), within the dedup window
+ *   7. the intent recorded durably; a lead that already had one is a redelivery: already texted
+ *      → delivered; a text whose outcome was never learned (crash or timeout mid-call) → ask the
+ *      provider: sent → delivered, not sent → retried, cannot tell → retry later. Never re-sent blind.
+ *   8. the provider call; the outcome recorded durably before the batch commits. A certain
+ *      failure may fall back to the next provider; an uncertain one (the provider may have it)
+ *      waits for a lookup on the next attempt instead.
  */
 import pLimit from 'p-limit';
 import { RetriableError } from '../../errors.js';
@@ -49,6 +49,13 @@ interface Candidate {
   to: string;
 }
 
+/**
+ * An intent younger than this may belong to a call still in flight in another process (two
+ * owners for a moment during a rebalance): wait rather than ask the provider and race it. Longer
+ * than any provider timeout and batch.
+ */
+const IN_FLIGHT_MS = 30_000;
+
 export function createSmsSink(opts: SmsSinkOptions): Sink {
   const limit = pLimit(opts.concurrency ?? 32);
   const lookups = pLimit(8);
@@ -61,7 +68,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     if (!adapter) return { status: 'retry', error: `text to ${masked(c.to)} may have gone out through ${provider}, which is not configured here; not re-sent` };
     const found = await adapter.lookup({ to: c.to, idempotencyKey: deliveryKey(c.lead.leadId, `sms:${provider}`), since });
     if (found.found === true) {
-      await opts.sent.markSent([{ leadId: c.lead.leadId, provider, providerMessageId: found.providerMessageId, sentAt: opts.now() }]);
+      await opts.sent.markSent([{ leadId: c.lead.leadId, phone: c.to, provider, providerMessageId: found.providerMessageId, sentAt: opts.now() }]);
       return 'sent';
     }
     if (found.found === false) {
@@ -95,36 +102,19 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
       candidates.push({ i, lead, to });
     });
 
-    const known = await opts.sent.texts(candidates.map((c) => c.lead.leadId));
-    const toSend: Candidate[] = [];
-    await Promise.all(
-      candidates.map((c) =>
-        lookups(async () => {
-          const k = known.get(c.lead.leadId);
-          if (k?.state === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `already texted by ${k.provider} (message ${k.providerMessageId ?? 'unknown'})` });
-          if (k?.state === 'sending') {
-            const r = await resolveUncertain(c, k.provider, k.intentAt);
-            if (r === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `texted by ${k.provider} before a crash or timeout (confirmed by lookup)` });
-            if (r !== 'not-sent') return void (outcomes[c.i] = r);
-          }
-          toSend.push(c);
-        }),
-      ),
-    );
-    toSend.sort((a, b) => a.i - b.i); // batch order decides which of two leads for one person goes first
-
-    if (toSend.length > 0 && !opts.circuit.allows()) {
+    if (candidates.length > 0 && !opts.circuit.allows()) {
       const error = `${opts.provider}: circuit open (provider keeps failing)`;
-      for (const c of toSend) {
+      for (const c of candidates) {
         const fallback = c.lead.delivery?.fallbacks[0];
         outcomes[c.i] = fallback ? { status: 'fallback', error, next: fallback } : { status: 'retry', error };
       }
       return outcomes.map((o) => o!);
     }
 
-    // One person, one text per window: within this batch first, then against every process.
+    // One person, one text per window: within this batch first (batch order decides which of two
+    // leads for one person goes first), then against every process.
     const firstInBatch = new Map<string, string>();
-    const unique = toSend.filter((c) => {
+    const unique = candidates.filter((c) => {
       const earlier = firstInBatch.get(c.to);
       if (earlier && earlier !== c.lead.leadId) {
         outcomes[c.i] = { status: 'skipped', as: 'duplicate', reason: `duplicate of lead ${earlier}: phone texted within the dedup window` };
@@ -139,11 +129,26 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
       if (holder) outcomes[c.i] = { status: 'skipped', as: 'duplicate', reason: `duplicate of lead ${holder}: phone texted within the dedup window` };
       return !holder;
     });
-    const taken = await opts.sent.recordIntents(claimed.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider })), now);
-    const sending = claimed.filter((c) => {
-      if (taken.has(c.lead.leadId)) outcomes[c.i] = { status: 'retry', error: 'another process is texting this lead right now; checked again later' };
-      return !taken.has(c.lead.leadId);
-    });
+
+    // The intent, durably, before any call. A lead that already had one is a redelivery: it was
+    // texted, is being texted elsewhere right now, or its outcome was never learned (ask).
+    const existing = await opts.sent.recordIntents(claimed.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider })), now);
+    const sending: Candidate[] = [];
+    await Promise.all(
+      claimed.map((c) =>
+        lookups(async () => {
+          const k = existing.get(c.lead.leadId);
+          if (!k) return void sending.push(c);
+          if (k === 'taken') return void (outcomes[c.i] = { status: 'retry', error: 'another process took this text over; checked again later' });
+          if (k.state === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `already texted by ${k.provider} (message ${k.providerMessageId ?? 'unknown'})` });
+          if (now - k.intentAt < IN_FLIGHT_MS) return void (outcomes[c.i] = { status: 'retry', error: 'being texted by another process right now, or a moment ago; checked again later' });
+          const r = await resolveUncertain(c, k.provider, k.intentAt);
+          if (r === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `texted by ${k.provider} before a crash or timeout (confirmed by lookup)` });
+          // Not sent after all: recorded as failed, so the next attempt claims it afresh.
+          outcomes[c.i] = r === 'not-sent' ? { status: 'retry', error: `${k.provider} confirms the earlier attempt did not send; sending on the next attempt` } : r;
+        }),
+      ),
+    );
 
     const results = await Promise.all(
       sending.map((c) =>
@@ -163,7 +168,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
       ),
     );
     const sentAt = opts.now();
-    await opts.sent.markSent(results.flatMap(({ c, result }) => (result.ok ? [{ leadId: c.lead.leadId, provider: opts.provider, providerMessageId: result.providerMessageId, sentAt }] : [])));
+    await opts.sent.markSent(results.flatMap(({ c, result }) => (result.ok ? [{ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, providerMessageId: result.providerMessageId, sentAt }] : [])));
     await opts.sent.markFailed(results.flatMap(({ c, result }) => (!result.ok && !result.uncertain ? [{ leadId: c.lead.leadId, phone: c.to }] : [])));
     for (const { c, result } of results) {
       outcomes[c.i] = result.ok ? { status: 'delivered', detail: `${opts.provider} message ${result.providerMessageId}` } : afterFailure(c.lead, result);

@@ -47,7 +47,7 @@ export function createSmsWebhookHandlers(deps: {
       if (last) {
         outputs.push(
           ...eventOutputs(deps.topics.events, [
-            { leadId: last._id, type: 'reply', at: reply.receivedAt, stage: 'ingest', destination: `sms:${reply.provider}`, detail: reply.intent, discriminator: reply.providerMessageId ?? String(reply.receivedAt) },
+            { leadId: last.leadId, type: 'reply', at: reply.receivedAt, stage: 'ingest', destination: `sms:${reply.provider}`, detail: reply.intent, discriminator: reply.providerMessageId ?? String(reply.receivedAt) },
           ]),
         );
       }
@@ -62,7 +62,7 @@ export function createSmsWebhookHandlers(deps: {
       await send(
         eventOutputs(deps.topics.events, [
           {
-            leadId: sent._id,
+            leadId: sent.leadId,
             type: 'status',
             at: receipt.at,
             stage: 'ingest',

@@ -1,0 +1,54 @@
+/** The SentStore contract in memory (same semantics as src/sinks/sms/sent-store.ts), for sink tests. */
+import type { SentStore, TextRecord } from '../../src/sinks/sms/sent-store.js';
+
+export function memorySentStore() {
+  const phones = new Map<string, { leadId: string; at: number }>();
+  const intents = new Map<string, { phone: string; provider: string; state: 'sending' | 'failed'; intentAt: number }>();
+  const sent = new Map<string, { phone: string; provider: string; providerMessageId: string; sentAt: number }>();
+  const recordOf = (leadId: string): TextRecord | null => {
+    const s = sent.get(leadId);
+    if (s) return { leadId, phone: s.phone, provider: s.provider, state: 'sent', intentAt: s.sentAt, providerMessageId: s.providerMessageId };
+    const i = intents.get(leadId);
+    return i ? { leadId, ...i } : null;
+  };
+  const store: SentStore = {
+    async claimPhones(claims, now, windowMs) {
+      const lost = new Map<string, string>();
+      for (const c of claims) {
+        const h = phones.get(c.phone);
+        if (!h || h.leadId === c.leadId || h.at < now - windowMs) phones.set(c.phone, { leadId: c.leadId, at: h?.leadId === c.leadId ? h.at : now });
+        else lost.set(c.phone, h.leadId);
+      }
+      return lost;
+    },
+    async recordIntents(list, now) {
+      const existing = new Map<string, TextRecord | 'taken'>();
+      for (const t of list) {
+        const r = recordOf(t.leadId);
+        if (!r) intents.set(t.leadId, { phone: t.phone, provider: t.provider, state: 'sending', intentAt: now });
+        else if (r.state === 'failed') intents.set(t.leadId, { phone: t.phone, provider: t.provider, state: 'sending', intentAt: now });
+        else existing.set(t.leadId, r);
+      }
+      return existing;
+    },
+    async markSent(list) {
+      for (const t of list) if (!sent.has(t.leadId)) sent.set(t.leadId, { phone: t.phone, provider: t.provider, providerMessageId: t.providerMessageId, sentAt: t.sentAt });
+    },
+    async markFailed(list) {
+      for (const t of list) {
+        const i = intents.get(t.leadId);
+        if (i?.state === 'sending') i.state = 'failed';
+        if (phones.get(t.phone)?.leadId === t.leadId) phones.delete(t.phone);
+      }
+    },
+    async byProviderMessageId(provider, id) {
+      for (const [leadId, s] of sent) if (s.provider === provider && s.providerMessageId === id) return recordOf(leadId);
+      return null;
+    },
+    async lastToPhone(phone) {
+      const list = [...sent].filter(([, s]) => s.phone === phone).sort((a, b) => b[1].sentAt - a[1].sentAt);
+      return list[0] ? recordOf(list[0][0]) : null;
+    },
+  };
+  return { store, phones, intents, sent };
+}

@@ -1,0 +1,131 @@
+/**
+ * The SMS sink never texts anyone twice (providers do not de-duplicate): an intent is recorded
+ * before the call and the outcome after it, and a lead that comes back is resolved from those
+ * records, asking the provider when its earlier call's outcome was never learned.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSmsSink } from '../../src/sinks/sms/sms-sink.js';
+import { ProviderCircuit } from '../../src/sinks/sms/breaker.js';
+import type { SmsAdapter, SmsLookupResult, SmsSendResult } from '../../src/sinks/sms/adapters/adapter.js';
+import type { LeadEvent } from '../../src/lead.js';
+import { RetriableError } from '../../src/errors.js';
+import { enrichment, leadEvent } from '../support/fixtures.js';
+import { memorySentStore } from '../support/memory-sent-store.js';
+
+const OPEN = { US: { start: '00:00', end: '24:00' }, UK: { start: '00:00', end: '24:00' } } as never;
+
+function fakeProvider(answer: () => SmsSendResult = () => ({ ok: true, providerMessageId: `SM${Math.random()}` }), lookup: () => SmsLookupResult = () => ({ found: false })) {
+  const calls: string[] = [];
+  const adapter: SmsAdapter = {
+    kind: 'twilio',
+    send: async (m) => (calls.push(m.to), answer()),
+    lookup: async () => lookup(),
+    close: async () => {},
+  };
+  return { adapter, calls };
+}
+
+function sink(adapter: SmsAdapter, store = memorySentStore(), opts: { now?: () => number; readable?: () => boolean } = {}) {
+  return {
+    store,
+    sink: createSmsSink({
+      provider: 'twilio',
+      adapter,
+      adapterFor: () => adapter,
+      compose: () => 'hello',
+      optOuts: { isOptedOut: () => false, readable: opts.readable ?? (() => true) },
+      sent: store.store,
+      circuit: new ProviderCircuit(100, 1000, Date.now),
+      quietHours: OPEN,
+      dedupWindowMs: 86_400_000,
+      now: opts.now ?? Date.now,
+    }),
+  };
+}
+
+let seq = 0;
+const lead = (phone = `+1415555${String(1000 + seq++).padStart(4, '0')}`, fallbacks: string[] = []): LeadEvent =>
+  leadEvent({
+    leadId: `lead-${seq++}`,
+    enrichment: enrichment({ phone: { e164: phone, type: 'MOBILE', valid: true, country: 'US', reason: null } }),
+    delivery: { destination: 'sms:twilio', rule: 'us', attempt: 0, firstAttemptAt: 0, nextAttemptAt: null, lastError: null, fallbacks },
+  });
+
+test('a redelivered lead that was texted is delivered again without a second text', async () => {
+  const p = fakeProvider();
+  const { sink: s } = sink(p.adapter);
+  const l = lead();
+  assert.equal((await s.deliver([l]))[0]?.status, 'delivered');
+  const again = await s.deliver([l]);
+  assert.equal(again[0]?.status, 'delivered');
+  assert.match((again[0] as { detail: string }).detail, /already texted/);
+  assert.equal(p.calls.length, 1);
+});
+
+test('a text whose outcome was never learned (crash mid-call) is looked up, not re-sent: found → delivered', async () => {
+  let t = 1_000_000;
+  const p = fakeProvider(undefined, () => ({ found: true, providerMessageId: 'SM-earlier' }));
+  const store = memorySentStore();
+  const l = lead();
+  // The earlier process recorded the intent and died before the answer.
+  await store.store.claimPhones([{ phone: l.enrichment!.phone.e164!, leadId: l.leadId }], t, 86_400_000);
+  await store.store.recordIntents([{ leadId: l.leadId, phone: l.enrichment!.phone.e164!, provider: 'twilio' }], t);
+  t += 5_000;
+  const { sink: s } = sink(p.adapter, store, { now: () => t });
+  assert.equal((await s.deliver([l]))[0]?.status, 'retry', 'a fresh intent may still be in flight elsewhere: wait');
+  t += 60_000;
+  const out = await s.deliver([l]);
+  assert.equal(out[0]?.status, 'delivered');
+  assert.match((out[0] as { detail: string }).detail, /confirmed by lookup/);
+  assert.equal(p.calls.length, 0, 'never sent blind');
+  assert.equal(store.sent.get(l.leadId)?.providerMessageId, 'SM-earlier');
+});
+
+test('... not found → retried, and the next attempt sends once; cannot tell → retry, nothing sent', async () => {
+  let t = 2_000_000;
+  let lookup: SmsLookupResult = { found: 'unknown', reason: 'provider down' };
+  const p = fakeProvider(undefined, () => lookup);
+  const store = memorySentStore();
+  const l = lead();
+  await store.store.claimPhones([{ phone: l.enrichment!.phone.e164!, leadId: l.leadId }], t, 86_400_000);
+  await store.store.recordIntents([{ leadId: l.leadId, phone: l.enrichment!.phone.e164!, provider: 'twilio' }], t);
+  t += 60_000;
+  const { sink: s } = sink(p.adapter, store, { now: () => t });
+  assert.equal((await s.deliver([l]))[0]?.status, 'retry');
+  assert.equal(p.calls.length, 0);
+  lookup = { found: false };
+  assert.equal((await s.deliver([l]))[0]?.status, 'retry', 'confirmed not sent: marked failed, sent on the next attempt');
+  assert.equal((await s.deliver([l]))[0]?.status, 'delivered');
+  assert.equal(p.calls.length, 1);
+});
+
+test('a certain failure falls back to the next provider; an uncertain one waits for a lookup instead', async () => {
+  const certain = fakeProvider(() => ({ ok: false, retriable: true, uncertain: false, error: 'http 503' }));
+  const a = sink(certain.adapter);
+  const l1 = lead(undefined, ['sms:eurosms']);
+  assert.equal((await a.sink.deliver([l1]))[0]?.status, 'fallback');
+  assert.equal(a.store.intents.get(l1.leadId)?.state, 'failed', 'the next provider may take it over');
+  const uncertain = fakeProvider(() => ({ ok: false, retriable: true, uncertain: true, error: 'timeout after 5000 ms' }));
+  const b = sink(uncertain.adapter);
+  const l2 = lead(undefined, ['sms:eurosms']);
+  assert.equal((await b.sink.deliver([l2]))[0]?.status, 'retry', 'no fallback: the provider may have it');
+  assert.equal(b.store.intents.get(l2.leadId)?.state, 'sending');
+});
+
+test('one person, one text: a second lead for the same phone is a duplicate, in the batch and later', async () => {
+  const p = fakeProvider();
+  const { sink: s } = sink(p.adapter);
+  const phone = '+14155559999';
+  const out = await s.deliver([lead(phone), lead(phone)]);
+  assert.deepEqual(out.map((o) => o.status), ['delivered', 'skipped']);
+  assert.equal((await s.deliver([lead(phone)]))[0]?.status, 'skipped');
+  assert.equal(p.calls.length, 1);
+});
+
+test('no texting while the opt-out list cannot be read: the batch waits (RetriableError)', async () => {
+  const p = fakeProvider();
+  const { sink: s } = sink(p.adapter, memorySentStore(), { readable: () => false });
+  await assert.rejects(s.deliver([lead()]), RetriableError);
+  assert.equal(p.calls.length, 0);
+});
