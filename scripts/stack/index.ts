@@ -207,6 +207,7 @@ export async function stackUp(opts: UpOptions = {}): Promise<UpResult[]> {
         if (Date.now() > deadline) throw new StackError(`${svc.name} (pid ${pid}) is running but not ready after ${secs(timeoutMs)}; see ${svc.logs[0]}`);
         await sleep(400);
       }
+      await svc.afterReady?.(); // idempotent: settings a restart of ours would have applied
       say(`${pad(svc.name)} already running (pid ${pid}) on ${svc.address}`);
       results.push({ name: svc.name, state: 'already-running', pid, address: svc.address, ms: Date.now() - t0 });
     });

@@ -32,8 +32,8 @@ export function postgresService(cfg: StackConfig): Service {
     if (!bin) throw new StackError('postgres: PostgreSQL server binaries not found: apt-get install -y postgresql (or set STACK_PG_BIN_DIR)');
     return path.join(bin, name);
   };
-  const psql = (sql: string) =>
-    spawnSync(tool('psql'), ['-h', cfg.host, '-p', String(cfg.pgPort), '-U', 'postgres', '-d', 'postgres', '-tAc', sql], { encoding: 'utf8', timeout: 10_000, ...as() });
+  const psql = (sql: string, db = 'postgres') =>
+    spawnSync(tool('psql'), ['-h', cfg.host, '-p', String(cfg.pgPort), '-U', 'postgres', '-d', db, '-v', 'ON_ERROR_STOP=1', '-tAc', sql], { encoding: 'utf8', timeout: 60_000, ...as() });
 
   return {
     name: 'postgres',
@@ -75,6 +75,8 @@ export function postgresService(cfg: StackConfig): Service {
           '-c', 'max_connections=200',
           '-c', 'shared_buffers=128MB',
           '-c', 'logging_collector=off',
+          // FerretDB's queries name the field as a parameter; custom plans let the GIN indexes below match.
+          '-c', 'plan_cache_mode=force_custom_plan',
         ],
         { cwd: dir, env: baseEnv(), logFile: path.join(dir, 'postgres.log'), ...as() },
       );
@@ -86,9 +88,43 @@ export function postgresService(cfg: StackConfig): Service {
     },
     async afterReady() {
       // FerretDB keeps its data in this database; create it once.
-      if (psql("SELECT 1 FROM pg_database WHERE datname = 'ferretdb'").stdout.trim() === '1') return;
-      const r = psql('CREATE DATABASE ferretdb');
-      if (r.status !== 0 && !/already exists/.test(r.stderr)) throw new StackError(`postgres: cannot create database ferretdb: ${r.stderr.trim()}`);
+      if (psql("SELECT 1 FROM pg_database WHERE datname = 'ferretdb'").stdout.trim() !== '1') {
+        const r = psql('CREATE DATABASE ferretdb');
+        if (r.status !== 0 && !/already exists/.test(r.stderr)) throw new StackError(`postgres: cannot create database ferretdb: ${r.stderr.trim()}`);
+      }
+      const r = psql(GIN_COMPANIONS, 'ferretdb');
+      if (r.status !== 0) throw new StackError(`postgres: cannot install the index trigger: ${r.stderr.trim()}`);
     },
   };
 }
+
+/**
+ * FerretDB 1.x filters on a field with `_jsonb -> 'field' @> value`, which the btree indexes it
+ * creates cannot serve: every find, by _id too, is a sequential scan, so reads slow down as the
+ * history grows (35 ms at 15,000 events, seconds at millions). A GIN index on the same expression
+ * can. This event trigger gives every btree index FerretDB creates on a field a GIN companion on its
+ * first field (and the statement below adds the missing ones), so createIndex in the app is enough.
+ * Real MongoDB (docker-compose) needs none of this.
+ */
+const GIN_COMPANIONS = `
+CREATE OR REPLACE FUNCTION lead_router_gin_companion() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE r record; m text[];
+BEGIN
+  FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() WHERE command_tag = 'CREATE INDEX' LOOP
+    m := regexp_match(pg_get_indexdef(r.objid), 'ON (\\S+) USING btree \\(\\(\\(_jsonb -> ''([^'']+)''::text\\)\\)');
+    CONTINUE WHEN m IS NULL;
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING gin ((_jsonb -> %L))', 'gin_' || substr(md5(r.object_identity), 1, 24), m[1], m[2]);
+  END LOOP;
+END $$;
+DROP EVENT TRIGGER IF EXISTS lead_router_gin_companion;
+CREATE EVENT TRIGGER lead_router_gin_companion ON ddl_command_end WHEN TAG IN ('CREATE INDEX') EXECUTE FUNCTION lead_router_gin_companion();
+DO $$
+DECLARE i record; m text[];
+BEGIN
+  FOR i IN SELECT schemaname, indexname, indexdef FROM pg_indexes WHERE indexdef LIKE '%USING btree (((_jsonb -> %' LOOP
+    m := regexp_match(i.indexdef, 'ON (\\S+) USING btree \\(\\(\\(_jsonb -> ''([^'']+)''::text\\)\\)');
+    CONTINUE WHEN m IS NULL;
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING gin ((_jsonb -> %L))', 'gin_' || substr(md5(quote_ident(i.schemaname) || '.' || quote_ident(i.indexname)), 1, 24), m[1], m[2]);
+  END LOOP;
+END $$;
+`;

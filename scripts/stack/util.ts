@@ -323,7 +323,7 @@ export interface Service {
   prepare(ctx: Ctx): Promise<void>;
   launch(ctx: Ctx): Launch;
   probe(): Promise<boolean>;
-  /** once, right after a fresh start is ready */
+  /** right after a start is ready, and on every `up` that finds it running: must be idempotent */
   afterReady?(): Promise<void>;
   stopTimeoutMs: number;
   /** The signal for a clean stop (default SIGTERM). */
