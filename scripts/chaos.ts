@@ -53,8 +53,8 @@ if (cluster) {
     STACK_KAFKA_NODES: '3',
     STACK_KAFKA_PORT: '19092',
     STACK_KAFKA_CONTROLLER_PORT: '19093',
-    STACK_REGISTRY_PORT: '18081',
-    STACK_REGISTRY_MGMT_PORT: '18091',
+    STACK_REGISTRY_PORT: '18181',
+    STACK_REGISTRY_MGMT_PORT: '18191',
     STACK_MONGO_PORT: '28017',
     STACK_FERRETDB_DEBUG_PORT: '18088',
     STACK_PG_PORT: '15433',
@@ -195,20 +195,19 @@ const drainedAt = Date.now();
 // History: written by its own group from leads.events; give it a moment to catch up, then check.
 const store = await openHistoryStore(env.MONGO_URL!, { ttlDays: 180 });
 const eventsOf = async () => {
+  // One read of the run's whole collection (its own database): FerretDB cannot push $in down, so
+  // chunks of ids would each scan the whole table anyway.
   const byLead = new Map<string, StoredEvent[]>();
-  const ids = load.accepted.map((l) => l.leadId);
-  for (let i = 0; i < ids.length; i += 500) {
-    for (const e of await store.db.collection<StoredEvent>('lead_events').find({ leadId: { $in: ids.slice(i, i + 500) } }).toArray()) {
-      const list = byLead.get(e.leadId) ?? [];
-      list.push(e);
-      byLead.set(e.leadId, list);
-    }
+  for (const e of await store.db.collection<StoredEvent>('lead_events').find({}, { batchSize: 1_000_000 }).toArray()) {
+    const list = byLead.get(e.leadId) ?? [];
+    list.push(e);
+    byLead.set(e.leadId, list);
   }
   return byLead;
 };
 let history = checkHistory(load.accepted, await eventsOf(), seen);
-for (let i = 0; i < 40 && history.incomplete.length > 0; i++) {
-  await new Promise((r) => setTimeout(r, 3000));
+for (let i = 0; i < 24 && history.incomplete.length > 0; i++) {
+  await new Promise((r) => setTimeout(r, 5000));
   history = checkHistory(load.accepted, await eventsOf(), seen);
 }
 const allEvents = [...(await eventsOf()).values()].flat();

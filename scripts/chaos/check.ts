@@ -68,10 +68,10 @@ export async function indexedIds(esUrl: string, index: string, ids: string[]): P
 export function ledger(accepted: AcceptedLead[], seen: { buyers: Map<string, string[]>; texted: Set<string>; indexed: Set<string>; dead: DeadLetter[]; textedTwice: string[] }): Ledger {
   const deadBy = new Map<string, Set<Need>>();
   for (const d of seen.dead) {
-    const kind = kindOf(d.destination);
-    if (!kind) continue;
+    // Dead-lettered before routing (no destination yet): it stands for every destination.
+    const kinds = kindOf(d.destination) ? [kindOf(d.destination)!] : NEEDS;
     const set = deadBy.get(d.leadId) ?? new Set<Need>();
-    set.add(kind);
+    for (const k of kinds) set.add(k);
     deadBy.set(d.leadId, set);
   }
   const delivered: Record<Need, number> = { buyer: 0, sms: 0, search: 0 };

@@ -41,9 +41,9 @@ export const EVENTS_COLLECTION = 'lead_events';
 const OP_TIMEOUT_MS = 15_000;
 
 /** Connects; one readable error when the server is not there. */
-export async function connectMongo(url: string): Promise<MongoClient> {
+export async function connectMongo(url: string, opts: { maxPoolSize?: number } = {}): Promise<MongoClient> {
   // Small pool: the history sink writes in bulk; readers (ingest) do one query per request.
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000, connectTimeoutMS: 5000, socketTimeoutMS: 30_000, maxPoolSize: 8 });
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000, connectTimeoutMS: 5000, socketTimeoutMS: 30_000, maxPoolSize: opts.maxPoolSize ?? 8 });
   try {
     await client.connect();
     await client.db().command({ ping: 1 });
@@ -92,10 +92,12 @@ export async function openHistoryStore(url: string, opts: { ttlDays: number; col
 
 async function ensureIndexes(events: Collection<StoredEvent>, ttlDays: number): Promise<void> {
   await events.createIndex({ leadId: 1, at: 1 }, { name: 'leadId_at' });
+  // Operators find a lead by the vendor's own id (dashboard search); best effort where unsupported.
+  await events.createIndex({ 'fields.vendorLeadId': 1 }, { name: 'vendorLeadId' }).catch(() => undefined);
   try {
     await events.createIndex({ at: 1 }, { name: 'at_ttl', expireAfterSeconds: ttlDays * 86_400 });
   } catch {
-    // No TTL support (FerretDB 1.x), or an index with other options: a plain one serves the purge.
-    await events.createIndex({ at: 1 }, { name: 'at' }).catch(() => undefined);
+    // No TTL support (FerretDB 1.x): the hourly purge does the job. No plain index on `at` then:
+    // FerretDB cannot use one for a range anyway, and every index costs on every insert.
   }
 }

@@ -68,6 +68,18 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     rebalanceTimeout: Math.max(60_000, opts.sessionTimeoutMs * 2),
     maxWaitTimeInMs: opts.fetchMaxWaitMs,
     allowAutoTopicCreation: false,
+    // A broker away for a while (killed, restarting, a leader moving) exhausts KafkaJS's retries
+    // and, by default, stops the consumer for good. Restart it instead: the outage is waited out
+    // in this process (readiness says "not in its consumer group" meanwhile), not by a restart.
+    retry: {
+      retries: 10,
+      initialRetryTime: 300,
+      maxRetryTime: 10_000,
+      restartOnFailure: async (err: Error) => {
+        log.warn({ err: err.message }, 'consumer failed; KafkaJS restarts it');
+        return true;
+      },
+    },
   });
   let stopping = false;
   let paused = false;

@@ -32,7 +32,12 @@ export async function followTable(opts: {
   };
   check();
   // Each process uses a group of its own: nothing is committed, and nobody shares the table.
-  const consumer = opts.kafka.consumer({ groupId: `${opts.topic}.table-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, maxWaitTimeInMs: 200 });
+  const consumer = opts.kafka.consumer({
+    groupId: `${opts.topic}.table-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    maxWaitTimeInMs: 200,
+    // Outlive a broker outage: restart rather than stop for good (the table must keep following).
+    retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => true },
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
   await consumer.run({
