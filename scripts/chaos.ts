@@ -13,6 +13,7 @@
  *   npm run chaos                      20,000 leads at 70/s on one broker (~6 min)
  *   npm run chaos -- --short           3,000 leads at 30/s (what CI runs)
  *   npm run chaos -- --cluster         on three brokers (rf 3, min.insync.replicas 2), one killed
+ *   npm run chaos -- --own-stack       on a stack of its own (other ports): the everyday one is left alone
  *   npm run chaos -- --leads 50000 --rate 200
  */
 import fs from 'node:fs';
@@ -40,17 +41,19 @@ const flag = (name: string) => args.includes(name);
 const value = (name: string, def: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : def);
 const short = flag('--short');
 const cluster = flag('--cluster');
+// A stack of its own on other ports (always with --cluster): leaves the everyday stack alone.
+const ownStack = cluster || flag('--own-stack');
 const leads = value('--leads', short ? 3000 : 20_000);
 const rate = value('--rate', short ? 30 : 70);
 const drainTimeoutMs = value('--drain-seconds', short ? 240 : 480) * 1000;
 const SESSION_TIMEOUT_MS = 10_000;
 const say = (line: string) => process.stdout.write(`chaos ${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
-if (cluster) {
-  // A stack of its own beside the everyday one, on other ports, with three brokers.
+if (ownStack) {
+  // A stack of its own beside the everyday one, on other ports (three brokers with --cluster).
   Object.assign(process.env, {
-    STACK_DIR: process.env.STACK_DIR ?? '.stack-cluster',
-    STACK_KAFKA_NODES: '3',
+    STACK_DIR: process.env.STACK_DIR ?? (cluster ? '.stack-cluster' : '.stack-chaos'),
+    STACK_KAFKA_NODES: cluster ? '3' : '1',
     STACK_KAFKA_PORT: '19092',
     STACK_KAFKA_CONTROLLER_PORT: '19093',
     STACK_REGISTRY_PORT: '18181',
@@ -64,7 +67,7 @@ if (cluster) {
 
 const stackWasUp = (await stackStatus()).every((s) => s.running);
 say(`stack ${cluster ? '(three brokers) ' : ''}coming up`);
-await stackUp({ log: (l) => say(l), ...(cluster ? { cluster: true } : {}) });
+await stackUp({ log: (l) => say(l), ...(ownStack ? { cluster } : {}) });
 const endpoints = stackEndpoints();
 
 const run = Math.floor(Date.now() / 1000) % 100_000;
@@ -216,15 +219,24 @@ await store.close();
 const restarts = supervisor.restarts();
 await supervisor.stopAll();
 await sandbox.close();
-if (cluster || !stackWasUp) await stackDown({ log: () => undefined });
+if (ownStack || !stackWasUp) await stackDown({ log: () => undefined });
 
 // The report.
 const lost = lostCount(report);
+const deliveredAt = allEvents.filter((e) => e.type === 'delivered').map((e) => ({ at: e.at.getTime(), destination: e.destination ?? '' }));
 const heal = (f: FaultRecord) => {
-  if (f.readyAt) return `ready again after ${((f.readyAt - f.start) / 1000).toFixed(1)} s`;
-  const after = allEvents.filter((e) => e.type === 'delivered' && e.at.getTime() >= (f.end ?? f.start) && (f.affects.includes('all') || f.affects.some((a) => e.destination?.endsWith(`:${a}`))));
-  const first = Math.min(...after.map((e) => e.at.getTime()));
-  return Number.isFinite(first) ? `deliveries resumed ${((first - (f.end ?? f.start)) / 1000).toFixed(1)} s after it ended` : 'no delivery after it (nothing left to deliver?)';
+  const took = `${((f.end ?? f.start) - f.start) / 1000 >= 1 ? `lasted ${(((f.end ?? f.start) - f.start) / 1000).toFixed(0)} s; ` : ''}`;
+  if (f.readyAt) return `${took}the role was ready again after ${((f.readyAt - f.start) / 1000).toFixed(1)} s`;
+  // The longest stretch without a delivery to what it affects, from its start to a minute after its end.
+  const relevant = deliveredAt
+    .filter((d) => f.affects.includes('all') || f.affects.length === 0 || f.affects.some((a) => d.destination.endsWith(`:${a}`)))
+    .filter((d) => d.at >= f.start && d.at <= (f.end ?? f.start) + 60_000)
+    .map((d) => d.at)
+    .sort((a, b) => a - b);
+  if (relevant.length === 0) return `${took}no delivery in the minute after it (load over?)`;
+  let gap = relevant[0]! - f.start;
+  for (let i = 1; i < relevant.length; i++) gap = Math.max(gap, relevant[i]! - relevant[i - 1]!);
+  return `${took}longest gap in deliveries around it ${(gap / 1000).toFixed(1)} s; first delivery after it ${(((relevant.find((t) => t >= (f.end ?? f.start)) ?? NaN) - (f.end ?? f.start)) / 1000).toFixed(1)} s after`;
 };
 say('faults:');
 for (const f of faults) say(`  +${((f.start - loadStart) / 1000).toFixed(0).padStart(4)} s  ${f.name.padEnd(48)} ${heal(f)}`);
