@@ -38,7 +38,14 @@ export interface HistoryStore {
 }
 
 export const EVENTS_COLLECTION = 'lead_events';
-const OP_TIMEOUT_MS = 15_000;
+/**
+ * A write waits long before it is called failed: the batch would be retried, and a retry issued
+ * while the first attempt still runs in the server doubles the work and makes every document a
+ * duplicate (each then inserted alone): a slow store turned into a stuck one in a chaos run.
+ */
+const WRITE_TIMEOUT_MS = 120_000;
+const READ_TIMEOUT_MS = 15_000;
+const WRITE_CHUNK = 100;
 
 /** Connects; one readable error when the server is not there. */
 export async function connectMongo(url: string, opts: { maxPoolSize?: number } = {}): Promise<MongoClient> {
@@ -62,25 +69,19 @@ export async function openHistoryStore(url: string, opts: { ttlDays: number; col
   return {
     db,
     async write(records) {
-      if (records.length === 0) return { inserted: 0, duplicates: 0 };
-      const docs: StoredEvent[] = records.map((r) => ({ _id: r.eventId, leadId: r.leadId, type: r.type, at: new Date(r.at), stage: r.stage, destination: r.destination, attempt: r.attempt, detail: r.detail, fields: r.fields }));
-      try {
-        const res = await deadline('history write', OP_TIMEOUT_MS, events.insertMany(docs, { ordered: false }));
-        return { inserted: res.insertedCount, duplicates: 0 };
-      } catch (err) {
-        const e = err as { code?: number; writeErrors?: { code?: number }[]; insertedCount?: number; result?: { insertedCount?: number } };
-        const writeErrors = e.writeErrors ?? [];
-        const onlyDuplicates = (e.code === 11000 || writeErrors.length > 0) && writeErrors.every((w) => w.code === 11000);
-        if (onlyDuplicates) {
-          const dups = Math.max(writeErrors.length, 1);
-          return { inserted: records.length - dups, duplicates: dups };
-        }
-        if (err instanceof RetriableError) throw err;
-        throw new RetriableError(`history write: ${messageOf(err)}`, { cause: err });
+      let inserted = 0;
+      let duplicates = 0;
+      // In chunks: FerretDB answers a chunk holding one duplicate by inserting each of its
+      // documents in a transaction of its own; a small chunk keeps that cost small.
+      for (let i = 0; i < records.length; i += WRITE_CHUNK) {
+        const r = await writeChunk(records.slice(i, i + WRITE_CHUNK));
+        inserted += r.inserted;
+        duplicates += r.duplicates;
       }
+      return { inserted, duplicates };
     },
     async forLead(leadId) {
-      return deadline('history read', OP_TIMEOUT_MS, events.find({ leadId }, { batchSize: FIRST_BATCH, limit: FIRST_BATCH }).sort({ at: 1, _id: 1 }).toArray());
+      return deadline('history read', READ_TIMEOUT_MS, events.find({ leadId }, { batchSize: FIRST_BATCH, limit: FIRST_BATCH }).sort({ at: 1, _id: 1 }).toArray());
     },
     async purge(olderThan) {
       const res = await deadline('history purge', 120_000, events.deleteMany({ at: { $lt: olderThan } }));
@@ -88,6 +89,25 @@ export async function openHistoryStore(url: string, opts: { ttlDays: number; col
     },
     close: () => client.close(),
   };
+
+  async function writeChunk(records: HistoryEventRecord[]): Promise<{ inserted: number; duplicates: number }> {
+  if (records.length === 0) return { inserted: 0, duplicates: 0 };
+  const docs: StoredEvent[] = records.map((r) => ({ _id: r.eventId, leadId: r.leadId, type: r.type, at: new Date(r.at), stage: r.stage, destination: r.destination, attempt: r.attempt, detail: r.detail, fields: r.fields }));
+  try {
+    const res = await deadline('history write', WRITE_TIMEOUT_MS, events.insertMany(docs, { ordered: false }));
+    return { inserted: res.insertedCount, duplicates: 0 };
+  } catch (err) {
+    const e = err as { code?: number; writeErrors?: { code?: number }[]; insertedCount?: number; result?: { insertedCount?: number } };
+    const writeErrors = e.writeErrors ?? [];
+    const onlyDuplicates = (e.code === 11000 || writeErrors.length > 0) && writeErrors.every((w) => w.code === 11000);
+    if (onlyDuplicates) {
+      const dups = Math.max(writeErrors.length, 1);
+      return { inserted: records.length - dups, duplicates: dups };
+    }
+    if (err instanceof RetriableError) throw err;
+    throw new RetriableError(`history write: ${messageOf(err)}`, { cause: err });
+  }
+  }
 }
 
 async function ensureIndexes(events: Collection<StoredEvent>, ttlDays: number): Promise<void> {

@@ -73,7 +73,8 @@ export interface SentStore {
   lastToPhone(phone: string): Promise<TextRecord | null>;
 }
 
-const OP_TIMEOUT_MS = 10_000;
+/** Long: a retry issued while the first attempt still runs would double the work (see src/history/store.ts). */
+const OP_TIMEOUT_MS = 60_000;
 
 const isDuplicate = (err: unknown) => (err as { code?: number }).code === 11000 || /E11000|duplicate key/i.test(messageOf(err));
 const duplicateIndexes = (err: unknown): Set<number> => {
@@ -99,14 +100,20 @@ async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Inserts in chunks of 100: FerretDB answers a chunk holding one duplicate by inserting each of
+ * its documents in a transaction of its own. Returns the indexes (in docs) that already existed.
+ */
 async function insertAll<D extends { _id: string }>(col: Collection<D>, docs: D[]): Promise<Set<number>> {
-  if (docs.length === 0) return new Set();
-  try {
-    await col.insertMany(docs as unknown as Parameters<Collection<D>['insertMany']>[0], { ordered: false });
-    return new Set();
-  } catch (err) {
-    return duplicateIndexes(err);
+  const existing = new Set<number>();
+  for (let start = 0; start < docs.length; start += 100) {
+    try {
+      await col.insertMany(docs.slice(start, start + 100) as unknown as Parameters<Collection<D>['insertMany']>[0], { ordered: false });
+    } catch (err) {
+      for (const i of duplicateIndexes(err)) existing.add(start + i);
+    }
   }
+  return existing;
 }
 
 const fromSent = (s: SentDoc): TextRecord => ({ leadId: s._id, phone: s.phone, provider: s.provider, state: 'sent', intentAt: s.sentAt, providerMessageId: s.providerMessageId });
