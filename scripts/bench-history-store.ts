@@ -11,12 +11,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { eventId, type HistoryEventRecord } from '../src/history/events.js';
+import { eventId, type HistoryEventRecord, type HistoryEventType } from '../src/history/events.js';
 import { openHistoryStore } from '../src/history/store.js';
 
 const args = process.argv.slice(2);
 const leads = args.includes('--leads') ? Number(args[args.indexOf('--leads') + 1]) : 10_000;
-const TYPES = ['received', 'enriched', 'routed', 'delivered', 'delivered', 'delivered'];
+const TYPES: HistoryEventType[] = ['received', 'enriched', 'routed', 'delivered', 'delivered', 'delivered'];
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 
 function eventsFor(run: string, i: number): HistoryEventRecord[] {
@@ -24,7 +24,7 @@ function eventsFor(run: string, i: number): HistoryEventRecord[] {
   const dests = [null, null, null, 'primary:buyer-us', 'sms:twilio', 'search:leads'];
   return TYPES.map((type, k) => {
     const e = { leadId, stage: k < 3 ? type : `sink-${k}`, type, destination: dests[k] ?? undefined, attempt: k < 3 ? undefined : 0 };
-    return { eventId: eventId(e), leadId, type, at: Date.now() + k, stage: e.stage, destination: e.destination ?? null, attempt: e.attempt ?? null, detail: k === 1 ? 'email valid (verifier:mailbox_exists); tz America/Chicago; title Registered Nurse; phone MOBILE' : null, fields: k === 0 ? { vendor: 'acme-leads', source: 'jobs-board', country: 'US' } : {} };
+    return { eventId: eventId(e), leadId, type, at: Date.now() + k, stage: e.stage, destination: e.destination ?? null, attempt: e.attempt ?? null, detail: k === 1 ? 'email valid (verifier:mailbox_exists); tz America/Chicago; title Registered Nurse; phone MOBILE' : null, fields: (k === 0 ? { vendor: 'acme-leads', source: 'jobs-board', country: 'US' } : {}) as Record<string, string> };
   });
 }
 

@@ -16,6 +16,7 @@
  *   npm run chaos -- --own-stack       on a stack of its own (other ports): the everyday one is left alone
  *   npm run chaos -- --leads 50000 --rate 200
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,6 +66,8 @@ if (ownStack) {
   });
 }
 
+// The roles run from dist/: build it from this checkout first, so the run tests what is here.
+if (spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' }).status !== 0) throw new Error('build failed');
 const stackWasUp = (await stackStatus()).every((s) => s.running);
 say(`stack ${cluster ? '(three brokers) ' : ''}coming up`);
 await stackUp({ log: (l) => say(l), ...(ownStack ? { cluster } : {}) });

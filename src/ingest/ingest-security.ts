@@ -25,8 +25,11 @@ export async function openIngestSecurity(config: Config, log: Logger): Promise<I
   const client = new MongoClient(env.MONGO_URL, { serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000, socketTimeoutMS: 10_000, maxPoolSize: 4 });
   const dev = devCredentialsInUse(security);
   if (dev.length > 0 || !env.CREDENTIAL_PEPPER) {
-    log.warn(
-      { devCredentials: dev, defaultPepper: !env.CREDENTIAL_PEPPER },
+    // A warning where it matters (reachable from elsewhere); on loopback it is the dev setup, and a
+    // normal start stays quiet.
+    const loopback = ['127.0.0.1', '::1', 'localhost'].includes(env.HOST);
+    log[loopback ? 'info' : 'warn'](
+      { devCredentials: dev, defaultPepper: !env.CREDENTIAL_PEPPER, host: env.HOST },
       'development credentials in force (public keys from this repository, or the default pepper): never expose this ingest beyond this machine',
     );
   }

@@ -136,12 +136,23 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
       value: m.value,
       headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : String(v)])),
     }));
+    // The group may have moved on while this batch waits (on a store, a destination): a heartbeat
+    // answered "rebalancing" or "unknown member" means these partitions may already be someone
+    // else's. The batch is then abandoned (nothing committed) so the consumer can rejoin, instead
+    // of retrying for a group it no longer belongs to.
+    let outOfGroup = false;
     const status = await step.processBatch(records, {
       heartbeat: async () => {
-        await payload.heartbeat();
-        lastSignOfLife = now();
+        try {
+          await payload.heartbeat();
+          lastSignOfLife = now();
+        } catch (err) {
+          const type = (err as { type?: string }).type ?? '';
+          if (['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'].includes(type)) outOfGroup = true;
+          throw err;
+        }
       },
-      isStale: payload.isStale,
+      isStale: () => outOfGroup || payload.isStale(),
       commit: (offsets) =>
         payload.commitOffsetsIfNecessary({
           topics: [...new Set(offsets.map((o) => o.topic))].map((topic) => ({
