@@ -197,14 +197,15 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 3000));
 }
 const drainedAt = Date.now();
+const outstanding = [...report.lost.buyer.map((id) => ['buyer', id]), ...report.lost.sms.map((id) => ['sms', id]), ...report.lost.search.map((id) => ['search', id])];
 
 // History: written by its own group from leads.events; give it a moment to catch up, then check.
 const store = await openHistoryStore(env.MONGO_URL!, { ttlDays: 180 });
 const eventsOf = async () => {
-  // One read of the run's whole collection (its own database): FerretDB cannot push $in down, so
+  // The run's whole collection (its own database), streamed: FerretDB cannot push $in down, so
   // chunks of ids would each scan the whole table anyway.
   const byLead = new Map<string, StoredEvent[]>();
-  for (const e of await store.db.collection<StoredEvent>('lead_events').find({}, { batchSize: 1_000_000 }).toArray()) {
+  for await (const e of store.db.collection<StoredEvent>('lead_events').find({}, { batchSize: 5000 })) {
     const list = byLead.get(e.leadId) ?? [];
     list.push(e);
     byLead.set(e.leadId, list);
@@ -216,7 +217,8 @@ for (let i = 0; i < 24 && history.incomplete.length > 0; i++) {
   await new Promise((r) => setTimeout(r, 5000));
   history = checkHistory(load.accepted, await eventsOf(), seen);
 }
-const allEvents = [...(await eventsOf()).values()].flat();
+const historyByLead = await eventsOf();
+const allEvents = [...historyByLead.values()].flat();
 await store.close();
 
 const restarts = supervisor.restarts();
@@ -252,7 +254,14 @@ const line =
   `history incomplete ${history.incomplete.length}, duplicate events ${history.duplicateEvents} | drained ${((drainedAt - loadEnd) / 1000).toFixed(0)} s after the load | ` +
   `restarts ${Object.entries(restarts).filter(([, n]) => n > 0).map(([n, c]) => `${n}=${c}`).join(' ') || 'none'}`;
 say(`ledger (${cluster ? 'three brokers' : 'one broker'}, ${leads} leads at ${rate}/s): ${line}`);
-if (lost > 0) say(`lost, first few: ${JSON.stringify({ buyer: report.lost.buyer.slice(0, 5), sms: report.lost.sms.slice(0, 5), search: report.lost.search.slice(0, 5) })}`);
+if (lost > 0) {
+  // What each lost lead went through, from its history: where to look.
+  for (const [need, id] of outstanding.slice(0, 5)) {
+    const lead = load.accepted.find((l) => l.leadId === id);
+    const evs = (historyByLead.get(id!) ?? []).sort((a, b) => a.at.getTime() - b.at.getTime());
+    say(`lost at ${need}: ${id} (${lead?.market}, phone …${lead?.phone.slice(-4)}): ${evs.map((e) => `${e.type}${e.destination ? `@${e.destination}` : ''}${e.detail ? ` (${e.detail.slice(0, 90)})` : ''}`).join(' → ') || 'no history'}`);
+  }
+}
 if (history.incomplete.length > 0) say(`history incomplete, first few: ${JSON.stringify(history.incomplete.slice(0, 5))}`);
 fs.mkdirSync('bench-results', { recursive: true });
 fs.writeFileSync(path.join('bench-results', `chaos-${cluster ? 'cluster' : 'single'}-${run}.json`), JSON.stringify({ leads, rate, cluster, line, report: { ...report, lost: { buyer: report.lost.buyer.length, sms: report.lost.sms.length, search: report.lost.search.length } }, faults, restarts, history: { incomplete: history.incomplete.length, duplicateEvents: history.duplicateEvents } }, null, 2));
