@@ -17,6 +17,7 @@ import { createDurableProducer, createKafka, ensureTopics, readProduceLimits, wi
 import { combineEncoders, createCodec, createLeadCodec } from './kafka/codec.js';
 import type { RunningStage } from './kafka/kafkajs-stage.js';
 import { startLagMonitor } from './kafka/lag-monitor.js';
+import { registerDashboard } from './dashboard/index.js';
 import { createLeadBatcher } from './producers/lead-batcher.js';
 import { createResources, step } from './resources.js';
 import type { OptOutRecord } from './sinks/sms/optouts.js';
@@ -115,6 +116,13 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
           dedup: new VendorLeadDedup(env.INGEST_DEDUP_WINDOW_MS, env.INGEST_DEDUP_MAX),
           keyring: security.keyring,
           readiness: () => ingestReadiness(admin, registry),
+          // Lead returns (credited, redistributed) and the revenue report.
+          money: {
+            ledger: () => resources.ledger(),
+            publish: (outputs) => producer.send(outputs.map((o) => ({ topic: o.topic, key: o.key, value: encoder.encode(o.topic, o.value), ...(o.headers ? { headers: o.headers } : {}) }))),
+            topics: { primary: topics.primary, events: topics.events },
+            keyring: security.keyring,
+          },
         },
         { maxBodyBytes: env.INGEST_MAX_BODY_BYTES, rateLimit: config.router.security.rateLimit, logger: log.child({ component: 'ingest' }, { level: 'warn' }) }, // per-request logs would cost more than the request
         {
@@ -124,6 +132,12 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
           ...createSmsWebhookHandlers({ producer, encoder, topics, sent: () => resources.sentStore() }),
         },
       );
+      // The operators' live dashboard (/dashboard, operator token): idle until a page is opened.
+      await registerDashboard(app, {
+        config, topology, kafka, admin, producer, encoder, leadCodec, eventsCodec, limits, keyring: security.keyring, log, now,
+        historyStore: () => resources.historyStore(),
+        optOuts: () => resources.optOuts(),
+      });
       await app.listen({ host: env.HOST, port: env.PORT });
       const address = app.server.address();
       ingestUrl = typeof address === 'object' && address ? `http://${env.HOST}:${address.port}` : null;

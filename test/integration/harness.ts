@@ -44,13 +44,16 @@ export interface Harness {
   spawnRouter(roles: string[], extraEnv?: NodeJS.ProcessEnv): Promise<RouterProcess>;
   reader(topic: string): Promise<TopicReader>;
   /** Moves the clock of every router process of this run to `at` (epoch ms). */
-  setClock(at: number): void;
+  /** Moves every process's clock; resolves once they have all read it (src/clock.ts reads every 100 ms). */
+  setClock(at: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface RouterProcess {
   child: ChildProcess;
   ingestUrl: string | null;
+  /** Its admin server (/healthz, /readyz, /metrics). */
+  adminUrl: string | null;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -81,6 +84,8 @@ export interface HarnessOptions {
   /** smsPolicy overrides; by default texts may go out at any hour so tests do not depend on when CI runs. */
   smsPolicy?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
+  /** Changes the router file before it is written (buyers, groups, rules of a test). */
+  router?: (router: Record<string, any>, sandbox: Sandbox) => void | Promise<void>;
 }
 
 export async function startHarness(name: string, overrides: HarnessOptions = {}): Promise<Harness> {
@@ -108,6 +113,7 @@ export async function startHarness(name: string, overrides: HarnessOptions = {})
   const allDay = { start: '00:00', end: '23:59' };
   router.smsPolicy = { ...(router.smsPolicy ?? {}), quietHours: { US: allDay, UK: allDay }, ...overrides.smsPolicy };
   // Every process of this run moves its clock when the test rewrites this file (quiet hours).
+  await overrides.router?.(router, sandbox);
   const clockFile = path.join(logDir, 'clock-offset-ms');
   fs.writeFileSync(clockFile, '0');
   const routerPath = path.join(logDir, 'router.yaml');
@@ -125,6 +131,8 @@ export async function startHarness(name: string, overrides: HarnessOptions = {})
     // A database per run: the sent-texts store and its dedup window must not see other runs.
     MONGO_URL: `${MONGO_SERVER}/${prefix.replace(/[^a-z0-9]/gi, '_')}`,
     LEAD_ROUTER_CLOCK_FILE: clockFile,
+    // Not npm start's admin ports: a test names the processes it wants the dashboard and status to probe.
+    ADMIN_TARGETS: '',
     ...overrides.env,
   };
   const config = loadConfig(env);
@@ -165,6 +173,7 @@ export async function startHarness(name: string, overrides: HarnessOptions = {})
       const proc: RouterProcess = {
         child,
         ingestUrl: url,
+        adminUrl: /health at (http:\/\/\S+)\/readyz/.exec(stdout)?.[1] ?? null,
         async stop(signal = 'SIGTERM') {
           if (child.exitCode !== null || child.signalCode !== null) return;
           child.kill(signal);
@@ -175,8 +184,9 @@ export async function startHarness(name: string, overrides: HarnessOptions = {})
       codec ??= await createLeadCodec(REGISTRY, leadTopics(topology));
       return proc;
     },
-    setClock(at) {
+    async setClock(at) {
       fs.writeFileSync(clockFile, String(at - Date.now()));
+      await new Promise((r) => setTimeout(r, 250));
     },
     async reader(topic) {
       const r = await readTopic(topic, prefix, () => harness.codec);

@@ -1,0 +1,92 @@
+/**
+ * Scaling, shown: enrich and sink-search run as three processes each. Their consumer groups
+ * spread the six partitions two per process; a process killed (SIGKILL, no goodbye) under load
+ * leaves its partitions waiting until the broker gives up on it (the session timeout), and the
+ * lag of exactly those partitions shows on a role's /metrics meanwhile; then they move to the
+ * survivors and the lag drains. Timings are printed for the README.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { readClusterStatus, type StageStatus } from '../../src/ops/cluster-status.js';
+import { usLeadBody } from '../support/fixtures.js';
+import { BROKERS, postLead, startHarness, waitUntil, type Harness, type RouterProcess } from './harness.js';
+
+let h: Harness;
+let admin: Admin;
+let ingest: RouterProcess;
+const enrich: RouterProcess[] = [];
+const search: RouterProcess[] = [];
+let loading = true;
+let load: Promise<void>;
+
+before(async () => {
+  h = await startHarness('scaling', { env: { LAG_MONITOR_EVERY_MS: '500' } });
+  for (let i = 0; i < 3; i++) enrich.push(await h.spawnRouter(['enrich']));
+  for (let i = 0; i < 3; i++) search.push(await h.spawnRouter(['sink-search']));
+  await h.spawnRouter(['route', 'sink-primary', 'sink-sms', 'sink-backup', 'sink-history']);
+  ingest = await h.spawnRouter(['ingest']);
+  admin = new Kafka({ clientId: 'scaling-test', brokers: BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  // Steady load for the whole test: about 40 leads a second.
+  load = (async () => {
+    while (loading) {
+      await Promise.all(Array.from({ length: 4 }, () => postLead(ingest.ingestUrl!, usLeadBody()).catch(() => undefined)));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+});
+after(async () => {
+  loading = false;
+  await load;
+  await admin?.disconnect();
+  await h?.close();
+});
+
+const stage = async (name: string): Promise<StageStatus> => (await readClusterStatus(admin, h.topology)).stages.find((s) => s.stage === name)!;
+const partitionsOf = (s: StageStatus) => s.members.map((m) => Object.values(m.assignment).flat().sort((a, b) => a - b));
+
+/** The group's lag per partition as a role's /metrics shows it (the ingest process's lag monitor). */
+async function scrapeLag(group: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${ingest.adminUrl}/metrics`)).text();
+  const lag = new Map<number, number>();
+  for (const m of text.matchAll(/^leadrouter_consumer_lag_records\{([^}]*)\} (\S+)$/gm)) {
+    if (!m[1]!.includes(`group="${group}"`)) continue;
+    lag.set(Number(/partition="(\d+)"/.exec(m[1]!)![1]), Number(m[2]));
+  }
+  return lag;
+}
+
+test('enrich ×3 and sink-search ×3 spread their partitions; a killed process\'s partitions move, its lag visible meanwhile', { timeout: 300_000 }, async () => {
+  for (const [name, processes] of [['enrich', enrich], ['sink-search', search]] as const) {
+    const group = h.topology.stages.find((s) => s.name === name)!.group!;
+    const before = await waitUntil(`${name}: three members, two partitions each`, async () => {
+      const s = await stage(name);
+      const parts = partitionsOf(s);
+      return s.members.length === 3 && parts.every((p) => p.length === 2) && new Set(parts.flat()).size === 6 ? s : null;
+    }, 90_000, 500);
+    const owners = new Map(before.members.map((m) => [m.memberId, Object.values(m.assignment).flat()]));
+    console.log(`${name}: ${[...owners].map(([id, ps]) => `…${id.slice(-8)} [${ps.join(',')}]`).join('  ')}`);
+
+    const killedAt = Date.now();
+    await processes[0]!.stop('SIGKILL');
+    // Lag per partition from the ingest process's /metrics while the group still counts the dead member.
+    const peak = new Map<number, number>();
+    const after = await waitUntil(`${name}: partitions moved to the two survivors`, async () => {
+      for (const [p, n] of await scrapeLag(group)) peak.set(p, Math.max(peak.get(p) ?? 0, n));
+      const s = await stage(name);
+      return s.members.length === 2 && s.state === 'Stable' && new Set(partitionsOf(s).flat()).size === 6 ? s : null;
+    }, 90_000, 250);
+    const movedMs = Date.now() - killedAt;
+    const survivors = new Set(after.members.map((m) => m.memberId));
+    const dead = [...owners].find(([id]) => !survivors.has(id));
+    assert.ok(dead, 'one of the three members is gone');
+    const orphaned = dead[1];
+    assert.equal(orphaned.length, 2);
+    for (const m of after.members) assert.equal(Object.values(m.assignment).flat().length, 3, 'the survivors hold three partitions each');
+    const lagged = orphaned.filter((p) => (peak.get(p) ?? 0) > 0);
+    console.log(`${name}: killed …${dead[0].slice(-8)}; partitions [${orphaned.join(',')}] moved after ${(movedMs / 1000).toFixed(1)} s; peak lag on them ${orphaned.map((p) => peak.get(p) ?? 0).join(', ')} (others ${[...peak].filter(([p]) => !orphaned.includes(p)).map(([, n]) => n).join(', ')})`);
+    assert.ok(lagged.length > 0, `the dead process's partitions showed lag in /metrics: ${JSON.stringify([...peak])}`);
+    await waitUntil(`${name}: the lag drains`, async () => [...(await scrapeLag(group)).values()].every((n) => n < 50), 60_000, 500);
+  }
+});
