@@ -29,10 +29,13 @@ TOKEN=${3:?operator token (Authorization: Bearer)}
 EXAMPLES=${4:-25}
 
 # Bounded: examples per operation, one worker, a fixed seed (a failure reproduces), no shrinking.
+# The headers are spelled as the security schemes name them (`Authorization` for the bearer
+# scheme): ignored_auth removes a credential by that exact, case-sensitive name before its
+# "without authentication" probe, and a lower-case copy would stay and authenticate the probe.
 exec "$VENV/bin/st" run "$URL/openapi.json" \
   --url "$URL" \
   -H "x-api-key: $KEY" \
-  -H "authorization: Bearer $TOKEN" \
+  -H "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,ignored_auth \
   --phases examples,coverage,fuzzing \
   --max-examples "$EXAMPLES" \

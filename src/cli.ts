@@ -8,6 +8,10 @@
  *   lead-router reply-intent      one SMS reply per line on stdin → its intent per line
  *   lead-router history rebuild   write the history store again from leads.events
  *   lead-router vendors …         vendor API keys: add, rotate, revoke, list, hash
+ *   lead-router report revenue …  sold, returned and net by buyer, vendor, source or rule
+ *   lead-router buyers key <b>    a buyer key (lrb_…) for lead returns
+ *   lead-router status            consumer groups, members, lag, roles' readiness
+ *   lead-router replay …          dead leads (--from dlq) or a window of leads.raw, idempotently
  */
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
@@ -19,12 +23,24 @@ const USAGE = `usage: lead-router <command>
   run <role...>      run roles: ingest enrich route sink-primary sink-sms sink-search sink-backup | all
   topology [--json]  print topics, stages and consumer groups
   enrich             enrich JSON-lines leads from stdin (no Kafka)
-  route [--explain]  dry-run routing of enriched JSON-lines from stdin (--explain: why each rule did not match)
+  route [--explain [--ping]]
+                     dry-run routing of enriched JSON-lines from stdin (--explain: why each rule did not
+                     match, and every buyer considered and why chosen or skipped; --ping: real auction bids)
+  report revenue --by buyer|vendor|source|rule --since T [--until T] [--csv]
+                     sold, gross, returned, credited and net from the payouts ledger
+  buyers key <buyer> mint a buyer key for POST /v1/leads/:leadId/returns (printed once)
   reply-intent       classify SMS replies, one per line, from stdin
   history rebuild [--fresh]
                      rewrite the history store from leads.events (--fresh: drop it first)
   vendors add <vendor> [--rate <max>/<windowMs>] | rotate <vendor> | revoke <vendor> <keyId> | list | hash <key>
-                     vendor API keys in MongoDB (a new key is printed once)`;
+                     vendor API keys in MongoDB (a new key is printed once)
+  status [--json]    consumer groups, their members and partitions, lag per partition, roles up or
+                     down, each role process's readiness (ADMIN_TARGETS); exit 1 if anything is down
+  replay --from dlq [--destination D] [--reason R] [--since T] [--until T] [--edit file.json] [--dry-run] [--json]
+                     dead leads back to their destinations (already delivered ones are skipped)
+  replay --topic leads.raw --since T [--until T] [--dry-run] [--json]
+                     leads of a time window through enrich and route again with today's rules
+                     (T: ISO-8601, epoch ms, or an age: 30m, 2h, 1d)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -44,7 +60,15 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'route': {
       const { runRouteCli } = await import('./processors/route/cli.js');
-      await runRouteCli(process.stdin, process.stdout, loadConfig(), { explain: rest.includes('--explain') });
+      const config = loadConfig();
+      const explain = rest.includes('--explain');
+      const { dryRunDeps } = await import('./processors/route/explain-distribution.js');
+      const distribution = explain ? await dryRunDeps(config.env.MONGO_URL, { ping: rest.includes('--ping') }) : undefined;
+      try {
+        await runRouteCli(process.stdin, process.stdout, config, { explain, ...(distribution ? { distribution } : {}) });
+      } finally {
+        await distribution?.close();
+      }
       return 0;
     }
     case 'history': {
@@ -55,6 +79,24 @@ export async function main(argv: string[]): Promise<number> {
       const r = await rebuildHistory(config, log, { fresh: rest.includes('--fresh'), progress: (line) => process.stderr.write(`${line}\n`) });
       process.stdout.write(`history rebuilt from ${r.topic}: ${r.read} events read, ${r.inserted} written, ${r.duplicates} already there\n`);
       return 0;
+    }
+    case 'status': {
+      const { runStatusCli } = await import('./ops/status-cli.js');
+      const config = loadConfig();
+      return runStatusCli(rest, config, createLogger('warn', 'status'), (text) => process.stdout.write(`${text}\n`));
+    }
+    case 'replay': {
+      const { runReplayCli } = await import('./ops/replay-cli.js');
+      const config = loadConfig();
+      return runReplayCli(rest, config, createLogger('warn', 'replay'), (line) => process.stdout.write(`${line}\n`));
+    }
+    case 'report': {
+      const { runReportCli } = await import('./sinks/primary/money-cli.js');
+      return runReportCli(rest, loadConfig(), (text) => process.stdout.write(`${text}\n`));
+    }
+    case 'buyers': {
+      const { runBuyersCli } = await import('./sinks/primary/money-cli.js');
+      return runBuyersCli(rest, loadConfig(), (text) => process.stdout.write(`${text}\n`));
     }
     case 'vendors': {
       const { runVendorsCli } = await import('./security/vendors-cli.js');

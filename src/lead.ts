@@ -35,6 +35,8 @@ export interface Consent {
   at: string;
   text?: string | null;
   ip?: string | null;
+  /** Consent certificate (TrustedForm / Jornaya LeadiD URL): travels to buyers as evidence. */
+  certificateUrl?: string | null;
 }
 
 export type EmailStatus = 'valid' | 'invalid' | 'risky' | 'unknown';
@@ -128,11 +130,50 @@ export interface DeadLetter {
   offset: string;
 }
 
+/** What the distribution did with one buyer: accepted, rejected, failed transiently, passed... */
+export interface DistributionAttempt {
+  buyer: string;
+  at: number;
+  /** accepted | rejected | retriable | returned | skipped (capped at send time) | gave-up (deadline passed). */
+  outcome: 'accepted' | 'rejected' | 'retriable' | 'returned' | 'skipped' | 'gave-up';
+  reason: string | null;
+  /** The buyer's own id for the lead, when its reply has one. */
+  buyerLeadId: string | null;
+  /** What the buyer pays (accepted) or was credited back (returned). */
+  price: number | null;
+}
+
+/**
+ * A lead's distribution among buyers (src/distribution): the plan made once, then every attempt.
+ * Carried on leads.backup and leads.unsold records so a retry never re-plans, and so a lead nobody
+ * bought can be redistributed later with every reason at hand.
+ */
+export interface DistributionState {
+  /** What the rule named: a buyer group, or one buyer. */
+  target: string;
+  /** The rule named one buyer: today's single-buyer delivery (retry policy, DLQ on rejection). */
+  single: boolean;
+  method: string;
+  maxBuyers: number;
+  deadlineMs: number;
+  redistributeOnReturn: boolean;
+  plannedAt: number;
+  /** 0 for the first plan; +1 each time the lead is planned again (a return, an unsold replay). */
+  round: number;
+  candidates: { buyer: string; price: number | null; priceSource: string | null }[];
+  skipped: { buyer: string; reason: string }[];
+  attempts: DistributionAttempt[];
+  /** open: in progress; sold: every buyer it will get; unsold: nobody took it; returned: plan again. */
+  status: 'open' | 'sold' | 'unsold' | 'returned';
+}
+
 /** What every topic carries: the lead plus the section of the stage that wrote it. */
 export interface LeadEvent extends Lead {
   delivery: Delivery | null;
   rejection: Rejection | null;
   deadLetter: DeadLetter | null;
+  /** Absent (null) until sink-primary plans the lead among a rule's buyers. */
+  distribution?: DistributionState | null;
 }
 
 /** Idempotency key of one delivery: the same lead to the same destination is the same delivery. */

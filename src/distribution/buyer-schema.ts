@@ -1,8 +1,8 @@
 /**
  * A buyer as a first-class destination, and buyer groups: the configuration of distribution.
  *
- * A buyer is today's webhook (url, timeoutMs, concurrency, headers: the fields of buyerSchema in
- * src/config.ts, kept identical so the existing `primary.buyers` entries validate unchanged) plus
+ * A buyer is today's webhook (url, timeoutMs, concurrency, headers, secret, allowInsecure: the
+ * fields `primary.buyers` entries always had, so they validate unchanged) plus
  * what lead businesses configure per buyer: open hours in its timezone, caps, filters, a price,
  * how to read its reply, an optional ping for auctions, and whether it needs consent evidence.
  *
@@ -32,6 +32,13 @@ export const distributionBuyerSchema = z
     timeoutMs: z.number().int().positive().default(3000).describe('Per-request timeout.'),
     concurrency: z.number().int().positive().default(64).describe('Requests in flight per sink process.'),
     headers: z.record(z.string(), z.string()).default({}).describe('Extra headers, e.g. an API key.'),
+    secret: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]{24,}={0,2}$/, 'must be "whsec_" + base64 of at least 18 random bytes (Standard Webhooks)')
+      .optional()
+      .describe('Standard Webhooks signing secret shared with the buyer; required unless the URL is loopback.')
+      .meta({ secret: true }),
+    allowInsecure: z.boolean().default(false).describe('Allow an http:// URL that is not loopback (a network you trust).'),
     timezone: timezoneSchema.optional(),
     schedule: scheduleSchema.optional().describe('When the buyer takes leads; absent: always.'),
     caps: capsSchema.optional(),
@@ -75,6 +82,7 @@ export const buyerGroupSchema = z
     deadlineMs: z.number().int().positive().default(60_000).describe('How long a buyer failing transiently (5xx, 429, timeout) is retried before the lead moves on to the next buyer.'),
     bidWindowMs: z.number().int().positive().default(300).describe('Auction: bids arriving later than this after the pings went out are ignored.'),
     redistributeOnReturn: z.boolean().default(false).describe('When a buyer returns a lead, offer it to the next buyer in the plan.'),
+    returnWindowDays: z.number().int().positive().max(365).default(14).describe('How long after a sale its buyer may return the lead (with redistributeOnReturn, the lead is kept that long to sell again).'),
   })
   .superRefine((g, ctx) => {
     const seen = new Map<string, number>();
@@ -99,6 +107,8 @@ export const distributionSchema = z
       // Runs even when other parts failed (every problem at once), so it reads defensively.
       const buyers: Record<string, Partial<DistributionBuyer> | undefined> = isRecord(d.buyers) ? d.buyers : {};
       for (const [name, group] of Object.entries(isRecord(d.groups) ? d.groups : {})) {
+        // A routing rule names either; one name for both would make the rule ambiguous.
+        if (Object.hasOwn(buyers, name)) ctx.addIssue({ code: 'custom', path: ['groups', name], message: `"${name}" is also a buyer: a rule naming it would be ambiguous` });
         if (!isRecord(group) || !Array.isArray(group.buyers)) continue;
         for (const [i, member] of (group.buyers as unknown[]).entries()) {
           const memberName = typeof member === 'string' ? member : isRecord(member) && typeof member.name === 'string' ? member.name : null;

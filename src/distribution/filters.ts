@@ -61,6 +61,10 @@ export const filtersSchema = z
       .boolean()
       .default(false)
       .describe('Only leads whose consent carries evidence: when (consent.at), the wording shown (consent.text) and the IP (consent.ip).'),
+    requireConsentCertificate: z
+      .boolean()
+      .default(false)
+      .describe('Only leads with a consent certificate URL (consent.certificateUrl: TrustedForm, Jornaya LeadiD).'),
   })
   .describe('Which leads this buyer buys; every filter must pass. Lists compare ignoring case.');
 
@@ -124,6 +128,7 @@ export function checkFilters(buyer: { filters?: Filters | undefined; requiresCon
     const missing = missingConsentEvidence(lead.consent);
     if (missing.length > 0) return failed('consent', `no consent evidence (missing ${missing.map((m) => `consent.${m}`).join(', ')})`);
   }
+  if (f?.requireConsentCertificate && !lead.consent?.certificateUrl?.trim()) return failed('consent', 'no consent certificate (consent.certificateUrl)');
   return { ok: true };
 }
 

@@ -37,7 +37,11 @@ export interface Progress {
   passed: { buyer: string; reason: string }[];
 }
 
-export function distributionProgress(plan: Pick<DistributionPlan, 'candidates' | 'maxBuyers' | 'deadlineMs' | 'redistributeOnReturn'>, attempts: readonly Attempt[], now: number): Progress {
+export function distributionProgress(
+  plan: Pick<DistributionPlan, 'maxBuyers' | 'deadlineMs' | 'redistributeOnReturn'> & { candidates: readonly { buyer: string }[] },
+  attempts: readonly Attempt[],
+  now: number,
+): Progress {
   const byBuyer = new Map<string, Attempt[]>();
   for (const a of [...attempts].sort((x, y) => x.at - y.at)) {
     const list = byBuyer.get(a.buyer);

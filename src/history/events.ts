@@ -27,7 +27,15 @@ export type HistoryEventType =
   | 'duplicate'
   | 'suppressed'
   | 'status'
-  | 'replayed';
+  | 'replayed'
+  /** Distribution (src/distribution): a buyer passed over at once (closed, capped, filtered, no bid, deadline), with the reason. */
+  | 'skipped'
+  /** A buyer's reply said no (its reason): final for that buyer, the lead moves on. */
+  | 'declined'
+  /** No buyer took the lead: it is on leads.unsold with every reason. */
+  | 'unsold'
+  /** A buyer returned a lead it bought: credited back, redistributed when the group says so. */
+  | 'returned';
 
 /** What a stage says happened. */
 export interface HistoryEntry {

@@ -14,6 +14,7 @@ import type { RateLimit } from '../security/security-config.js';
 import { principalKey } from './auth.js';
 import { ingestPlugin, type IngestDeps } from './ingest-plugin.js';
 import { PATTERN_MESSAGES } from './lead-schema.js';
+import { moneyPlugin } from './money-plugin.js';
 import { swaggerOptions } from './openapi.js';
 import { smsWebhooksPlugin, type SmsWebhookDeps } from './sms-webhooks-plugin.js';
 
@@ -105,6 +106,7 @@ export async function buildIngestApp(deps: IngestDeps, opts: AppOptions, smsWebh
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(ingestPlugin, deps);
+  if (deps.money) await app.register(moneyPlugin, { ...deps.money, ...(deps.now ? { now: deps.now } : {}) });
   // Registered plainly (encapsulated): its form/XML body parsers must not leak to /v1/leads.
   if (smsWebhooks) await app.register(smsWebhooksPlugin, smsWebhooks);
   return app;

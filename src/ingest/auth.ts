@@ -5,6 +5,7 @@
  *   vendor routes     `x-api-key: lr_…`                     (POST /v1/leads)
  *   operator routes   `Authorization: Bearer lro_…`         (readiness details)
  *   either            GET /v1/leads/:leadId: an operator reads any lead, a vendor its own (masked)
+ *   buyer or operator POST /v1/leads/:leadId/returns: `x-api-key: lrb_…` (a buyer) or the operator's
  *
  * Answers, each with the documented error body ({error, message}):
  *   401 unauthenticated   no credential of the kind the route takes (with WWW-Authenticate)
@@ -23,7 +24,7 @@ declare module 'fastify' {
   }
 }
 
-export type Audience = 'vendor' | 'operator' | 'vendor-or-operator';
+export type Audience = 'vendor' | 'operator' | 'vendor-or-operator' | 'buyer-or-operator';
 
 export const AUTH_ERRORS = {
   unauthenticated: 'send an API key in the x-api-key header (vendors) or Authorization: Bearer <token> (operators)',
@@ -48,6 +49,7 @@ export function authenticate(keyring: Keyring, audience: Audience, req: FastifyR
     if (authorization === undefined && apiKey !== undefined) return keyring.vendor(apiKey).ok ? { ok: false, why: 'invalid' } : keyring.vendor(apiKey);
     return keyring.operator(authorization);
   }
+  if (audience === 'buyer-or-operator') return authorization !== undefined ? keyring.operator(authorization) : keyring.buyer(apiKey);
   return authorization !== undefined ? keyring.operator(authorization) : keyring.vendor(apiKey);
 }
 
@@ -75,5 +77,6 @@ export function principalKey(req: FastifyRequest): string {
   const p = req.principal;
   if (p?.kind === 'vendor') return `vendor:${p.vendor}`;
   if (p?.kind === 'operator') return `operator:${p.operatorId}`;
+  if (p?.kind === 'buyer') return `buyer:${p.buyer}`;
   return `ip:${req.ip}`;
 }

@@ -35,8 +35,13 @@ export function historyView(leadId: string, stored: StoredEvent[], opts: { maske
   return { leadId, ...(received ? { receivedAt: received.at.toISOString(), ...received.fields } : {}), events };
 }
 
+/** What a buyer paid or was credited is between the router and the buyer, not the vendor. */
+const PRICE = /\bsold at [0-9.]+( \([^)]*\))?/g;
+const CREDIT = /\bcredited [0-9.]+/g;
+
 /** Replies are the person's own words: a vendor sees that one came, and its intent, nothing else. */
 function maskDetail(type: string, detail: string): string {
   if (type === 'reply') return /^[A-Z]{2,10}$/.test(detail) ? detail : 'reply received';
+  if (type === 'delivered' || type === 'returned') detail = detail.replace(PRICE, 'sold').replace(CREDIT, 'credited');
   return scrubReason(detail, { max: 200 });
 }

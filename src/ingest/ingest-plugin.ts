@@ -25,6 +25,7 @@ import { authenticate, requireAuth } from './auth.js';
 import { VendorLeadDedup } from './dedup.js';
 import { historyView, vendorOf } from './history-view.js';
 import { leadBodySchema } from './lead-schema.js';
+import type { MoneyDeps } from './money-plugin.js';
 import { EITHER_SECURITY, errorResponses, historyBody, OPTIONAL_OPERATOR, VENDOR_SECURITY } from './openapi.js';
 
 export interface IngestDeps {
@@ -36,6 +37,8 @@ export interface IngestDeps {
   /** Resolves to a list of problems; empty means ready. */
   readiness(): Promise<string[]>;
   now?: () => number;
+  /** Lead returns and the revenue report (money-plugin.ts); absent: those routes are not served. */
+  money?: MoneyDeps;
 }
 
 /** The body as validated: derived from the JSON schema itself (json-schema-to-ts), never hand-typed. */
@@ -162,6 +165,7 @@ export function toLeadEvent(body: LeadBody, vendor: string, leadId: string, rece
       at: body.consent.at,
       text: body.consent.text ?? null,
       ip: body.consent.ip ?? null,
+      certificateUrl: body.consent.certificateUrl ?? null,
     },
     enrichment: null,
     delivery: null,

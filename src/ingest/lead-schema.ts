@@ -81,6 +81,8 @@ export const leadBodySchema = {
         at: { type: 'string', maxLength: 64, format: 'date-time' },
         text: { type: 'string', maxLength: 2000 },
         ip: { type: 'string', maxLength: 64 },
+        // TrustedForm / Jornaya LeadiD certificate: travels to buyers as consent evidence.
+        certificateUrl: { type: 'string', maxLength: 2000, format: 'uri', description: 'Consent certificate URL (TrustedForm, Jornaya LeadiD).' },
       },
     },
   },

@@ -26,6 +26,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'No credential: send `x-api-key` (vendors) or `Authorization: Bearer` (operators).',
   403: 'The credential is not recognised, revoked, or not allowed here.',
   404: 'Not found (or not yours).',
+  409: 'The request conflicts with the state of the resource (e.g. the return window of a sale has closed).',
   413: 'The body is larger than the limit.',
   414: 'A path parameter is too long.',
   415: 'Wrong content type.',
@@ -88,6 +89,7 @@ export function swaggerOptions(): SwaggerOptions {
         securitySchemes: {
           vendorKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A vendor API key, lr_<keyId>_<secret>. The lead\'s vendor is the key\'s.' },
           operatorToken: { type: 'http', scheme: 'bearer', description: 'An operator token, lro_<id>_<secret>: history of any lead, readiness details.' },
+          buyerKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A buyer key, lrb_<keyId>_<secret> (security.buyers): a buyer returns the leads it bought.' },
           twilioSignature: { type: 'apiKey', in: 'header', name: 'x-twilio-signature', description: 'Twilio\'s request signature (SMS webhooks).' },
           hmacSignature: { type: 'apiKey', in: 'header', name: 'x-signature', description: 'sha256=<hex> HMAC of "<x-signature-timestamp>.<body>" (json/xml SMS providers).' },
         },

@@ -18,12 +18,15 @@
  *
  * A ZIP missing from the file (new ZIPs, PO-box-only ZIPs) falls back to its 3-digit prefix when
  * every known ZIP with that prefix lies in one zone (reason `zip_prefix_inferred`); otherwise
- * `zip_unknown`. Territories (PR, VI, GU...) are not in the GeoNames US file and come back unknown.
+ * `zip_unknown`. Territories (PR, VI, GU, AS, MP) are not in the GeoNames US file: they come from
+ * src/distribution/territories.ts, asked before the prefix fallback, which would otherwise put
+ * 96799 (Pago Pago, UTC-11) in Honolulu because prefix 967 is Hawaii's.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { find as findZonesAt, setCache as setGeoTzCache } from 'geo-tz';
+import { territoryForZip } from '../distribution/territories.js';
 import type { TimezoneEnrichment } from '../lead.js';
 import { ZoneOffsets } from './zone-offset.js';
 
@@ -78,6 +81,8 @@ export function createZipTimezoneLookup(): ZipTimezoneLookup {
       const city = table.cityOf[zip] ?? NO_INDEX;
       return found(table.zones[z]!, table.states[table.stateOf[zip] ?? NO_INDEX] ?? null, city === NO_INDEX ? null : table.cities[city] ?? null, null, atMs);
     }
+    const territory = territoryForZip(zipRaw);
+    if (territory) return found(territory.zone, territory.state, territory.city, territory.city ? null : 'zip_territory_range', atMs);
     const prefix = Math.floor(zip / 100);
     const pz = table.prefixZone[prefix] ?? NO_INDEX;
     if (pz === NO_INDEX) return unknown('zip_unknown');

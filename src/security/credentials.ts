@@ -3,6 +3,7 @@
  *
  *   vendor key      lr_<keyId>_<secret>      sent as `x-api-key`
  *   operator token  lro_<tokenId>_<secret>   sent as `Authorization: Bearer …`
+ *   buyer key       lrb_<keyId>_<secret>     sent as `x-api-key` (lead returns)
  *
  * The secret is 32 random bytes (base64url). The id is public: it names the key in `vendors
  * list`, in `revoke` and in logs, so a key can be talked about without being shown.
@@ -20,6 +21,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 
 export const VENDOR_KEY_PREFIX = 'lr_';
 export const OPERATOR_TOKEN_PREFIX = 'lro_';
+/** Buyer keys (lead returns) share the vendor keys' header and form, told apart by the prefix. */
+export const BUYER_KEY_PREFIX = 'lrb_';
 /** The pepper when CREDENTIAL_PEPPER is not set: fine on a laptop, announced loudly anywhere else. */
 export const DEV_PEPPER = 'lead-router-dev-pepper';
 

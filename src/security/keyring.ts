@@ -15,7 +15,7 @@ import type { Collection } from 'mongodb';
 import { FIRST_BATCH, deadline } from '../mongo-ops.js';
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
-import { bearerToken, credentialId, hashCredential, OPERATOR_TOKEN_PREFIX, VENDOR_KEY_PREFIX } from './credentials.js';
+import { bearerToken, BUYER_KEY_PREFIX, credentialId, hashCredential, OPERATOR_TOKEN_PREFIX, VENDOR_KEY_PREFIX } from './credentials.js';
 import type { RateLimit, SecurityConfig } from './security-config.js';
 
 export interface VendorPrincipal {
@@ -28,7 +28,13 @@ export interface OperatorPrincipal {
   kind: 'operator';
   operatorId: string;
 }
-export type Principal = VendorPrincipal | OperatorPrincipal;
+/** A lead buyer, by its key from config (security.buyers): it may return leads it bought. */
+export interface BuyerPrincipal {
+  kind: 'buyer';
+  buyer: string;
+  keyId: string;
+}
+export type Principal = VendorPrincipal | OperatorPrincipal | BuyerPrincipal;
 
 /** `missing`: no credential (401); `invalid`: a wrong one (403); `not_loaded`: ask again soon (503). */
 export type Authentication = { ok: true; principal: Principal } | { ok: false; why: 'missing' | 'invalid' | 'not_loaded' };
@@ -48,6 +54,8 @@ export interface Keyring {
   vendor(apiKey: string | undefined): Authentication;
   /** From the `authorization` header (Bearer). */
   operator(authorization: string | undefined): Authentication;
+  /** A buyer key (lrb_…) from the `x-api-key` header. */
+  buyer(apiKey: string | undefined): Authentication;
   /** Vendors known right now (config and collection). */
   vendors(): string[];
   close(): void;
@@ -71,6 +79,7 @@ export async function openKeyring(opts: KeyringOptions): Promise<Keyring> {
     for (const k of v.keys) fromConfig.set(k.hash, { vendor, keyId: k.id, rateLimit: v.rateLimit ?? null });
   }
   const operators = new Map(security.operators.map((o) => [o.hash, o.id]));
+  const buyerKeys = new Map(Object.entries(security.buyers ?? {}).flatMap(([buyer, b]) => b.keys.map((k) => [k.hash, { buyer, keyId: k.id }] as const)));
   let keys = new Map(fromConfig);
   let loaded = opts.collection === null;
   let failing = false;
@@ -121,6 +130,12 @@ export async function openKeyring(opts: KeyringOptions): Promise<Keyring> {
       if (!token || credentialId(OPERATOR_TOKEN_PREFIX, token) === null) return { ok: false, why: 'invalid' };
       const operatorId = operators.get(hashCredential(opts.pepper, token));
       return operatorId ? { ok: true, principal: { kind: 'operator', operatorId } } : { ok: false, why: 'invalid' };
+    },
+    buyer(apiKey) {
+      if (apiKey === undefined || apiKey === '') return { ok: false, why: 'missing' };
+      if (credentialId(BUYER_KEY_PREFIX, apiKey) === null) return { ok: false, why: 'invalid' };
+      const entry = buyerKeys.get(hashCredential(opts.pepper, apiKey));
+      return entry ? { ok: true, principal: { kind: 'buyer', ...entry } } : { ok: false, why: 'invalid' };
     },
     vendors: () => [...new Set([...keys.values()].map((e) => e.vendor))].sort(),
     close: () => clearInterval(timer),

@@ -6,6 +6,8 @@
  *     rateLimit: { max: 2000, windowMs: 1000 }               # per vendor, unless the vendor says otherwise
  *     vendors:                                               # seed keys; more live in MongoDB `vendors`
  *       acme-leads: { keys: [{ id: dev1, hash: "hmac-sha256:…" }], rateLimit: { max: 100, windowMs: 1000 } }
+ *     buyers:                                                # buyer keys (lrb_…): lead returns
+ *       acme-insurance: { keys: [{ id: b1, hash: "hmac-sha256:…" }] }
  *
  * Absent, it holds the development credentials (src/security/dev-credentials.ts), so a config
  * written before keys existed (the shared benchmark kit's) still runs on a laptop, and ingest
@@ -38,6 +40,11 @@ const vendorSchema = z
   })
   .strict();
 
+/** A buyer's keys: `x-api-key: lrb_…` on the returns endpoint. The buyer must be in primary.buyers. */
+const buyerKeysSchema = z
+  .object({ keys: z.array(credentialSchema).min(1).describe('Active keys; two or more during a rotation. Remove one to revoke it.') })
+  .strict();
+
 const DEV_VENDORS = { [DEV_VENDOR]: { keys: [{ id: 'dev1', hash: DEV_HASHES.dev1 }, { id: 'dev2', hash: DEV_HASHES.dev2 }] } };
 const DEV_OPERATORS = [{ id: 'dev-operator', hash: DEV_HASHES.operator }];
 
@@ -45,6 +52,10 @@ export const securitySchema = z
   .object({
     operators: z.array(credentialSchema).default(DEV_OPERATORS).describe('Operator tokens: history of any lead, readiness details.'),
     vendors: z.record(z.string().regex(VENDOR_NAME, 'vendor names are lower-case a-z, 0-9, ".", "_", "-"'), vendorSchema).default(DEV_VENDORS),
+    buyers: z
+      .record(z.string().min(1), buyerKeysSchema)
+      .default({})
+      .describe('Buyer keys (lrb_…, minted by `lead-router buyers key <buyer>`): a buyer returns the leads it bought with one.'),
     rateLimit: rateLimitSchema.default({ max: 2000, windowMs: 1000 }).describe('Per-vendor default: 2000 requests a second is above the 5,000 leads/min target by a wide margin and far below what one ingest process takes.'),
     vendorStore: z
       .object({
@@ -72,6 +83,7 @@ export const securitySchema = z
         check(`vendor ${vendor}`, ['vendors', vendor, 'keys', i, 'hash'], k.hash);
       });
     }
+    for (const [buyer, b] of Object.entries(s.buyers)) b.keys.forEach((k, i) => check(`buyer ${buyer}`, ['buyers', buyer, 'keys', i, 'hash'], k.hash));
   });
 
 export type SecurityConfig = z.output<typeof securitySchema>;

@@ -30,5 +30,7 @@ export function scrubOutcome(outcome: DeliveryOutcome, lead: LeadEvent): Deliver
       return { ...outcome, error: clean(outcome.error) };
     case 'defer':
       return { ...outcome, reason: clean(outcome.reason) };
+    case 'distribution':
+      return outcome; // per buyer, in src/stages/distribution-settle.ts (its notes and reasons)
   }
 }

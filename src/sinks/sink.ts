@@ -4,6 +4,7 @@
  * Sinks know nothing of Kafka or offsets; the stage runner turns outcomes into commits,
  * leads.backup records and leads.dlq records (src/sinks/outcomes.ts).
  */
+import type { DistributionOutcome } from '../distribution/outcome.js';
 import type { LeadEvent } from '../lead.js';
 
 export type DeliveryOutcome =
@@ -15,7 +16,9 @@ export type DeliveryOutcome =
   /** This destination failed; try the next one of the same kind now (SMS provider fallback). */
   | { status: 'fallback'; error: string; next: string }
   /** Not now (quiet hours): hold until `until`, then try the same destination again. */
-  | { status: 'defer'; until: number; reason: string };
+  | { status: 'defer'; until: number; reason: string }
+  /** A lead distributed among buyers (sink-primary): its plan and attempts, settled by src/stages/distribution-settle.ts. */
+  | DistributionOutcome;
 
 export interface Sink {
   /** Destination prefix this sink serves: "primary", "sms" or "search". */

@@ -15,6 +15,7 @@ import { scrubReason } from '../security/scrub.js';
 import type { DeliveryOutcome } from '../sinks/sink.js';
 import type { Topology } from '../topology.js';
 import { destinationLabel, metrics } from '../metrics.js';
+import { settleDistribution } from './distribution-settle.js';
 
 export interface SettleContext {
   stage: string;
@@ -34,12 +35,14 @@ export function withEvents(settled: Settled, topology: Pick<Topology, 'topics'>)
 }
 
 export function settle(lead: Consumed<LeadEvent>, given: DeliveryOutcome, ctx: SettleContext): Settled {
-  const settled = settleOutcome(lead, given, ctx);
+  // A lead among several buyers has rules of its own (deadlines, next buyer, leads.unsold).
+  const settled = given.status === 'distribution' ? settleDistribution(lead, given, ctx) : settleOutcome(lead, given, ctx);
   countOutcomes(settled, lead.value.receivedAt, ctx.now);
   return settled;
 }
 
-function settleOutcome(lead: Consumed<LeadEvent>, given: DeliveryOutcome, ctx: SettleContext): Settled {
+/** One delivery's outcome without metrics (settle() counts them once). */
+export function settleOutcome(lead: Consumed<LeadEvent>, given: DeliveryOutcome, ctx: SettleContext): Settled {
   const event = lead.value;
   // Destinations echo what they were sent: no lead value reaches history, backup, DLQ or logs.
   const outcome = scrubOutcome(given, event);
@@ -73,6 +76,8 @@ function settleOutcome(lead: Consumed<LeadEvent>, given: DeliveryOutcome, ctx: S
         outputs: [{ topic: topics.smsDeferred, key: lead.key ?? event.leadId, value: { ...event, delivery: { ...delivery, nextAttemptAt: outcome.until } } }],
         history: [{ ...base, type: 'deferred', detail: `${outcome.reason}; until ${new Date(outcome.until).toISOString()}`, discriminator: String(outcome.until) }],
       };
+    case 'distribution':
+      return settleDistribution(lead, outcome, ctx);
     case 'retry': {
       const decision = decideRetry(ctx.policy, delivery.attempt, delivery.firstAttemptAt, ctx.now);
       if (!decision.retry) return deadLetter(lead, `${decision.reason}; last error: ${outcome.error}`, ctx);
@@ -89,7 +94,7 @@ function settleOutcome(lead: Consumed<LeadEvent>, given: DeliveryOutcome, ctx: S
 }
 
 /** Metrics from what was decided (a retry the policy gave up on counts as dead, not retry). */
-function countOutcomes(settled: Settled, receivedAt: number, now: number): void {
+export function countOutcomes(settled: Settled, receivedAt: number, now: number): void {
   for (const h of settled.history) {
     if (h.type === 'failed') continue; // the attempt's outcome is the event that follows it
     const destination = destinationLabel(h.destination);

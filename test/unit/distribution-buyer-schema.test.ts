@@ -59,14 +59,16 @@ describe('distribution config', () => {
     assert.equal(tx.filters?.requireConsentEvidence, false);
     assert.deepEqual(tx.schedule?.holidays, ['2026-12-25', '2027-01-01']);
     assert.equal(d.buyers.fallback!.requiresConsentEvidence, false);
-    assert.deepEqual(d.groups['us-nurses'], { method: 'auction', buyers: [{ name: 'tx-health', weight: 1 }, { name: 'fallback', weight: 1 }], maxBuyers: 1, deadlineMs: 30_000, bidWindowMs: 300, redistributeOnReturn: false });
+    assert.deepEqual(d.groups['us-nurses'], { method: 'auction', buyers: [{ name: 'tx-health', weight: 1 }, { name: 'fallback', weight: 1 }], maxBuyers: 1, deadlineMs: 30_000, bidWindowMs: 300, redistributeOnReturn: false, returnWindowDays: 14 });
     assert.deepEqual(d.groups['us-shared']!.buyers, [{ name: 'tx-health', weight: 3 }, { name: 'fallback', weight: 1 }]);
     assert.equal(priceForLead(tx.price, { enrichment: null, source: 's', vendor: 'v' } as never)?.amount, 8);
   });
 
   test("today's primary.buyers entries validate unchanged", () => {
     const b = distributionBuyerSchema.parse({ url: 'http://127.0.0.1:4701/leads', timeoutMs: 3000 });
-    assert.deepEqual(b, { url: 'http://127.0.0.1:4701/leads', timeoutMs: 3000, concurrency: 64, headers: {}, requiresConsentEvidence: false });
+    assert.deepEqual(b, { url: 'http://127.0.0.1:4701/leads', timeoutMs: 3000, concurrency: 64, headers: {}, allowInsecure: false, requiresConsentEvidence: false });
+    const signed = distributionBuyerSchema.parse({ url: 'https://buyer.example.com/leads', secret: 'whsec_fAmViVkAFqf/s3GZRkcCyJViWH5YaXIw', allowInsecure: false });
+    assert.equal(signed.secret, 'whsec_fAmViVkAFqf/s3GZRkcCyJViWH5YaXIw');
   });
 
   test('every problem is listed at once, path and message', () => {

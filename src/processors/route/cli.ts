@@ -6,17 +6,24 @@
  *   lead-router enrich < leads.jsonl | lead-router route [--explain]
  *
  * With `explain`, each line also lists the rules tried, in evaluation order, and the conditions
- * that failed for each. A line that is not JSON, or not a lead, gives `{"line": N, "error": ...}`
+ * that failed for each, and for a lead sold to buyers every buyer of the group considered and why
+ * it was chosen or skipped (`distribution`, see explain-distribution.ts). A line that is not JSON, or not a lead, gives `{"line": N, "error": ...}`
  * and the run goes on.
  */
 import { once } from 'node:events';
 import readline from 'node:readline';
 import type { LeadEvent } from '../../lead.js';
+import { explainDistribution, type ExplainDeps } from './explain-distribution.js';
 import { decideRoute, explainRoute, type RoutingConfig } from './route.js';
 
 export interface RouteCliOptions {
   /** Print, per lead, the rules tried and which of their conditions failed. */
   explain?: boolean;
+  /**
+   * With explain and a config that has buyers: also every buyer of the rule's group considered
+   * and why it was chosen or skipped (`distribution`: lines). Cap counts and bids come from here.
+   */
+  distribution?: ExplainDeps;
 }
 
 export interface RouteCliSummary {
@@ -60,6 +67,11 @@ export async function runRouteCli(
           ? { line: n, leadId: lead.leadId, rule: decision.rule, destinations: decision.deliveries.map((d) => ({ destination: d.destination, fallbacks: d.fallbacks })), skipped: decision.skipped }
           : { line: n, leadId: lead.leadId, rejected: decision.reason };
       if (options.explain) record.explain = explainRoute(lead, config.router).rules;
+      const primary = decision.kind === 'routed' ? decision.deliveries.find((d) => d.kind === 'primary') : undefined;
+      if (options.explain && primary && config.router.primary) {
+        const lines = await explainDistribution(lead, primary.destination, config.router.primary, options.distribution ?? { now: Date.now, counts: async () => ({}), bids: null });
+        if (lines) record.distribution = lines;
+      }
     } catch (err) {
       // Typically a line that is JSON but not a lead (no source, no consent, ...).
       summary.errors++;

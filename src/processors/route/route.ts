@@ -23,7 +23,8 @@ export type RouteDecision =
   | { kind: 'routed'; rule: string; deliveries: PlannedDelivery[]; skipped: string[] }
   | { kind: 'rejected'; reason: string };
 
-export type RoutingConfig = Pick<RouterFile, 'sms' | 'search'> & { routing: RoutingSection };
+/** `primary` (buyers and groups) is there for explanations (`route --explain`), not for routing. */
+export type RoutingConfig = Pick<RouterFile, 'sms' | 'search'> & { routing: RoutingSection; primary?: RouterFile['primary'] };
 
 /** What a rule may look at, as the matcher sees it (schema output, or rules built in code). */
 type ConditionValue = string | readonly string[] | boolean | undefined;

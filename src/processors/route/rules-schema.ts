@@ -69,7 +69,7 @@ export const ruleSchema = z.strictObject({
   priority: z.number().optional().describe('Higher is tried first; default 0; ties keep file order.'),
   when: conditionsSchema.default({}).describe('All conditions must hold; none means every lead.'),
   then: z.strictObject({
-    primary: z.string().nullable().default(null).describe('Buyer id from primary.buyers.'),
+    primary: z.string().nullable().default(null).describe('A buyer from primary.buyers, or a buyer group from primary.groups.'),
     sms: z.array(z.string()).default([]).describe('SMS providers in priority order.'),
     search: z.boolean().default(true),
   }),
@@ -100,18 +100,24 @@ export interface RoutingReferenceIssue {
   message: string;
 }
 
-/** A rule may only name buyers and SMS providers that exist. Paths start at the file's root. */
+/**
+ * A rule may only name buyers (or buyer groups) and SMS providers that exist. Paths start at the
+ * file's root.
+ */
 export function checkRoutingReferences(
   routing: { rules: readonly { then: { primary: string | null; sms: readonly string[] } }[] },
   buyerIds: Iterable<string>,
   providerIds: Iterable<string>,
+  groupIds: Iterable<string> = [],
 ): RoutingReferenceIssue[] {
   const buyers = new Set(buyerIds);
+  const groups = new Set(groupIds);
   const providers = new Set(providerIds);
   const issues: RoutingReferenceIssue[] = [];
   for (const [i, rule] of routing.rules.entries()) {
-    if (rule.then.primary && !buyers.has(rule.then.primary)) {
-      issues.push({ path: ['routing', 'rules', i, 'then', 'primary'], message: `unknown buyer "${rule.then.primary}"` });
+    if (rule.then.primary && !buyers.has(rule.then.primary) && !groups.has(rule.then.primary)) {
+      const hint = groups.size > 0 ? ' (neither a buyer in primary.buyers nor a group in primary.groups)' : '';
+      issues.push({ path: ['routing', 'rules', i, 'then', 'primary'], message: `unknown buyer "${rule.then.primary}"${hint}` });
     }
     for (const [j, p] of rule.then.sms.entries()) {
       if (!providers.has(p)) issues.push({ path: ['routing', 'rules', i, 'then', 'sms', j], message: `unknown SMS provider "${p}"` });

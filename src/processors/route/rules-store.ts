@@ -14,13 +14,14 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { RoutingConfig } from './route.js';
 
-export interface RulesStoreOptions {
+/** T: what the loader takes from the file (routing rules; sink-primary adds buyers and groups). */
+export interface RulesStoreOptions<T extends RoutingConfig = RoutingConfig> {
   path: string;
   log: Logger;
   /** Parses and validates the file's text (the same validation as start-up); throws when invalid. */
-  load: (text: string, where: string) => RoutingConfig;
+  load: (text: string, where: string) => T;
   /** Called after new rules are in force. */
-  onChange?: (next: RoutingConfig, previous: RoutingConfig) => void;
+  onChange?: (next: T, previous: T) => void;
   /** Quiet time after the last change event before the file is re-read. Default 200 ms. */
   debounceMs?: number;
   /** Stat fallback period; 0 turns it off. Default 2000 ms. */
@@ -29,15 +30,15 @@ export interface RulesStoreOptions {
 
 export type ReloadResult = { ok: true } | { ok: false; error: string };
 
-export interface RulesStore {
+export interface RulesStore<T extends RoutingConfig = RoutingConfig> {
   /** The rules in force: read it per batch, never keep it. */
-  current(): RoutingConfig;
+  current(): T;
   /** Re-reads and re-validates the file now, whether or not it changed. */
   reloadNow(): ReloadResult;
   close(): void;
 }
 
-export function createRulesStore(opts: RulesStoreOptions): RulesStore {
+export function createRulesStore<T extends RoutingConfig = RoutingConfig>(opts: RulesStoreOptions<T>): RulesStore<T> {
   const file = path.resolve(opts.path);
   const dir = path.dirname(file);
   const base = path.basename(file);
@@ -70,7 +71,7 @@ export function createRulesStore(opts: RulesStoreOptions): RulesStore {
     readError = null;
     if (!force && text === lastText) return { ok: true };
     if (!force && rejected?.text === text) return { ok: false, error: rejected.error };
-    let next: RoutingConfig;
+    let next: T;
     try {
       next = deepFreeze(opts.load(text, file));
     } catch (err) {

@@ -1,22 +1,22 @@
 /**
- * The primary lead buyer: POST the lead as JSON to the buyer's webhook. Delivered means BOTH a
- * 2xx status AND a body that parses and says the lead was accepted (`{"accepted": true}`): a
- * buyer that answers 200 with garbage has not taken the lead. Every request carries an
- * Idempotency-Key (leadId + destination) so a redelivery after a rebalance is harmless, and is
- * signed per Standard Webhooks (standard-webhooks.ts) with the buyer's secret.
- * Answers are read up to MAX_ANSWER_BYTES: a buyer (or whoever answers at its address) cannot
- * make us buffer an unbounded body. Only short snippets of an answer go into an outcome, and
- * src/stages/outcomes.ts scrubs the lead's values from them.
+ * The primary lead buyer as today's contract has it: POST the lead as JSON to the buyer's
+ * webhook. Delivered means BOTH a 2xx status AND a body that parses and says the lead was accepted
+ * (`{"accepted": true}`): a buyer that answers 200 with garbage has not taken the lead. Every
+ * request carries an Idempotency-Key (leadId + destination) so a redelivery after a rebalance is
+ * harmless, and is signed per Standard Webhooks with the buyer's secret; answers are read up to
+ * MAX_ANSWER_BYTES (both in buyer-client.ts, which every request to a buyer goes through).
+ * sink-primary itself runs the distribution sink (distribution-sink.ts), which reads replies per
+ * buyer with its response mapping; this one-buyer sink stays for tools and tests of the contract.
+ * Only short snippets of an answer go into an outcome, and src/stages/outcomes.ts scrubs the
+ * lead's values from them.
  */
-import { Agent, request } from 'undici';
 import pLimit from 'p-limit';
 import type { BuyerConfig } from '../../config.js';
 import { deliveryKey, type LeadEvent } from '../../lead.js';
 import { outcomeForStatus, type DeliveryOutcome, type Sink } from '../sink.js';
-import { standardWebhookHeaders } from './standard-webhooks.js';
+import { createBuyerClient, MAX_ANSWER_BYTES, readCapped } from './buyer-client.js';
 
-/** A buyer's acknowledgement is a few hundred bytes; anything past this is not one. */
-export const MAX_ANSWER_BYTES = 64 * 1024;
+export { MAX_ANSWER_BYTES, readCapped };
 const SNIPPET = 80;
 
 type WebhookBuyer = Pick<BuyerConfig, 'url' | 'timeoutMs' | 'concurrency' | 'headers'> & { secret?: string | undefined };
@@ -40,14 +40,13 @@ export function validateBuyerAnswer(status: number, body: string): DeliveryOutco
 
 /** The body a buyer receives: the lead and its enrichment, without routing internals. */
 export function buyerPayload(lead: LeadEvent): Record<string, unknown> {
-  const { delivery: _d, rejection: _r, deadLetter: _x, hops: _h, ...rest } = lead;
+  // Routing internals stay here: other buyers' bids, prices and reasons are not this buyer's business.
+  const { delivery: _d, rejection: _r, deadLetter: _x, hops: _h, distribution: _dist, ...rest } = lead;
   return rest;
 }
 
 export function createWebhookSink(buyers: Record<string, WebhookBuyer>, now: () => number = Date.now): Sink {
-  // connect timeout too: a dead host fails within the buyer's budget, not the OS's minutes.
-  const timeout = Math.max(...Object.values(buyers).map((b) => b.timeoutMs), 1000);
-  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128, connect: { timeout } });
+  const client = createBuyerClient({ connectTimeoutMs: Math.max(...Object.values(buyers).map((b) => b.timeoutMs), 1000), now });
   const limits = new Map(Object.entries(buyers).map(([id, b]) => [id, pLimit(b.concurrency)]));
 
   async function deliverOne(lead: LeadEvent): Promise<DeliveryOutcome> {
@@ -55,25 +54,9 @@ export function createWebhookSink(buyers: Record<string, WebhookBuyer>, now: () 
     const buyerId = destination.replace(/^primary:/, '');
     const buyer = buyers[buyerId];
     if (!buyer) return { status: 'dead', reason: `no buyer configured for destination "${destination}"` };
-    const id = deliveryKey(lead.leadId, destination);
-    const body = JSON.stringify(buyerPayload(lead));
-    const signature = buyer.secret ? standardWebhookHeaders(buyer.secret, id, body, now()) : {};
-    try {
-      const res = await request(buyer.url, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json', 'idempotency-key': id, ...buyer.headers, ...signature },
-        body,
-        headersTimeout: buyer.timeoutMs,
-        bodyTimeout: buyer.timeoutMs,
-        signal: AbortSignal.timeout(buyer.timeoutMs),
-      });
-      const answer = await readCapped(res.body, MAX_ANSWER_BYTES);
-      if (answer === null) return { status: 'retry', error: `HTTP ${res.statusCode} with an answer over ${MAX_ANSWER_BYTES} bytes (not read)` };
-      return validateBuyerAnswer(res.statusCode, answer);
-    } catch (err) {
-      return { status: 'retry', error: `${buyerId}: ${(err as Error).message || (err as Error).name}` };
-    }
+    const reply = await client.post(buyer, deliveryKey(lead.leadId, destination), JSON.stringify(buyerPayload(lead)));
+    if (!reply.ok) return { status: 'retry', error: reply.kind === 'too-large' ? reply.detail : `${buyerId}: ${reply.detail}` };
+    return validateBuyerAnswer(reply.status, reply.body);
   }
 
   return {
@@ -85,22 +68,6 @@ export function createWebhookSink(buyers: Record<string, WebhookBuyer>, now: () 
           return limit ? limit(() => deliverOne(lead)) : deliverOne(lead);
         }),
       ),
-    close: () => agent.close(),
+    close: () => client.close(),
   };
-}
-
-/** The body as text, or null (and the rest left unread) past `max` bytes. */
-export async function readCapped(body: AsyncIterable<unknown> & { destroy(): unknown }, max: number): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > max) {
-      body.destroy();
-      return null;
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
