@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { distributionSchema, type DistributionBuyer } from './distribution/buyer-schema.js';
 import { enricherConfigSchema } from './processors/enrich/config.js';
 import { checkRoutingReferences, routingSchema } from './processors/route/rules-schema.js';
 import { insecureUrlProblem, isLoopbackUrl } from './security/destinations.js';
@@ -14,20 +15,6 @@ import { securitySchema } from './security/security-config.js';
 import { quietHoursConfigSchema } from './sinks/sms/quiet-hours.js';
 
 const market = z.enum(['US', 'UK']);
-
-const buyerSchema = z.object({
-  url: z.url().describe('Webhook the lead is POSTed to.'),
-  timeoutMs: z.number().int().positive().default(3000).describe('Per-request timeout.'),
-  concurrency: z.number().int().positive().default(64).describe('Requests in flight per sink process.'),
-  headers: z.record(z.string(), z.string()).default({}).describe('Extra headers, e.g. an API key.'),
-  secret: z
-    .string()
-    .regex(/^whsec_[A-Za-z0-9+/]{24,}={0,2}$/, 'must be "whsec_" + base64 of at least 18 random bytes (Standard Webhooks)')
-    .optional()
-    .describe('Standard Webhooks signing secret shared with the buyer; required unless the URL is loopback.')
-    .meta({ secret: true }),
-  allowInsecure: z.boolean().default(false).describe('Allow an http:// URL that is not loopback (a network you trust).'),
-});
 
 /** Provider-specific fields are validated by the adapter's own schema (src/sinks/sms/adapters). */
 const smsProviderSchema = z
@@ -38,7 +25,8 @@ const smsProviderSchema = z
 
 export const routerFileSchema = z
   .object({
-    primary: z.object({ buyers: z.record(z.string(), buyerSchema) }).strict(),
+    // Buyers with their terms (schedule, caps, filters, price, reply mapping) and buyer groups.
+    primary: distributionSchema,
     sms: z.object({ providers: z.record(z.string(), smsProviderSchema) }).strict(),
     search: z.object({ index: z.string().default('leads') }).strict(),
     smsPolicy: z
@@ -66,7 +54,7 @@ export const routerFileSchema = z
   .strict()
   .superRefine((file, ctx) => {
     // Cross-references: a rule may only name destinations that exist.
-    for (const issue of checkRoutingReferences(file.routing, Object.keys(file.primary.buyers), Object.keys(file.sms.providers))) {
+    for (const issue of checkRoutingReferences(file.routing, Object.keys(file.primary.buyers), Object.keys(file.sms.providers), Object.keys(file.primary.groups))) {
       ctx.addIssue({ code: 'custom', ...issue });
     }
     // Destinations that carry secrets or personal data: https, unless loopback or allowInsecure.
@@ -77,6 +65,11 @@ export const routerFileSchema = z
     for (const [id, b] of Object.entries(file.primary.buyers)) {
       insecure(['primary', 'buyers', id, 'url'], b.url, b.allowInsecure);
       if (!b.secret && !isLoopbackUrl(b.url)) ctx.addIssue({ code: 'custom', path: ['primary', 'buyers', id, 'secret'], message: 'a buyer webhook off this machine must be signed: add secret: whsec_… (Standard Webhooks)' });
+      // A ping carries no personal data, but a bid is money: same rule as the webhook.
+      if (b.ping) insecure(['primary', 'buyers', id, 'ping', 'url'], b.ping.url, b.allowInsecure);
+    }
+    for (const buyer of Object.keys(file.security.buyers)) {
+      if (!Object.hasOwn(file.primary.buyers, buyer)) ctx.addIssue({ code: 'custom', path: ['security', 'buyers', buyer], message: `unknown buyer "${buyer}" (keys are for buyers in primary.buyers)` });
     }
     for (const [id, p] of Object.entries(file.sms.providers)) insecure(['sms', 'providers', id, 'baseUrl'], p.baseUrl, p.allowInsecure);
     const v = file.enrichment.verifier;
@@ -84,7 +77,7 @@ export const routerFileSchema = z
   });
 
 export type RouterFile = z.infer<typeof routerFileSchema>;
-export type BuyerConfig = z.infer<typeof buyerSchema>;
+export type BuyerConfig = DistributionBuyer;
 export type SmsProviderConfig = z.infer<typeof smsProviderSchema>;
 export type { RoutingRule } from './processors/route/rules-schema.js';
 export type RetryPolicy = RouterFile['retry'];
@@ -117,13 +110,20 @@ const envSchema = z.object({
   CREDENTIAL_PEPPER: z.string().min(16).optional().describe('Secret key of the HMAC that vendor keys and operator tokens are stored under (default: the public development pepper).'),
   INGEST_PRODUCE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000).describe('Ingest answers 503 when Kafka has not acknowledged a lead within this time.'),
   ADMIN_HOST: z.string().default('127.0.0.1').describe('Bind address of every role\'s admin server (/healthz, /readyz, /metrics).'),
+  ENRICH_AND_ROUTE_TOGETHER: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1')
+    .describe('Run enrich and route as one consumer (one Kafka hop less per lead; leads.enriched is still written).'),
   LAG_MONITOR_EVERY_MS: z.coerce.number().int().positive().default(10_000).describe('How often every process reads every group\'s lag from the broker (metrics, status).'),
+  ADMIN_TARGETS: z.string().default('ingest=http://127.0.0.1:9464,enrich=http://127.0.0.1:9465,route=http://127.0.0.1:9466,sinks=http://127.0.0.1:9467,history=http://127.0.0.1:9468').describe('Role processes\' admin ports for `lead-router status` and the dashboard: comma-separated name=url (default: npm start\'s five processes; empty: none).'),
   ADMIN_PORT: z.coerce.number().int().min(0).max(65535).default(9464).describe('Admin server port (0: any free port, printed at start).'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(9000).describe('On SIGTERM, in-flight batches get this long to finish before the process exits anyway.'),
   BACKUP_HOLD_HORIZON_MS: z.coerce.number().int().positive().default(30_000).describe('Longest a backup record is held in memory before it is re-queued.'),
   BACKUP_MAX_HELD: z.coerce.number().int().positive().default(20_000),
   PUBLIC_BASE_URL: z.url().optional().describe('Where SMS providers reach ingest for delivery receipts and replies (e.g. https://leads.example.com).'),
   LEAD_ROUTER_CLOCK_FILE: z.string().optional().describe('Tests only: a file with a clock offset in ms, read by every process.'),
+  SINK_MAX_IN_FLIGHT: z.coerce.number().int().positive().default(2000).describe('Leads a deliver stage works on at once before it pauses fetching (its batches are pipelined).'),
   PARTITIONS_CONCURRENTLY: z.coerce.number().int().positive().default(6),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000).describe('Consumer session timeout: how fast a dead process\'s partitions move to another.'),
 });

@@ -231,6 +231,26 @@ export function createBatchStep<T>(opts: BatchStepOptions<T>) {
     },
   };
 
+  /**
+   * decode → handle → encode → produce for one batch; returns the offsets whose records the
+   * handler deferred (they are marked done by ctx.complete). Throws Abandoned when told to stop.
+   */
+  async function work(records: RawRecord[], abandon: () => boolean): Promise<Set<string>> {
+    const { consumed, poison } = await decodeAll(records, abandon);
+    metrics.stageIn.inc({ stage: opts.stage }, consumed.length);
+    const results = consumed.length > 0 ? await handleAll(consumed, context, abandon) : [];
+    const encoded: EncodedRecord[] = [...poison];
+    const deferred = new Set<string>();
+    results.forEach((result, i) => {
+      const record = consumed[i]!;
+      if ('deferred' in result) deferred.add(record.offset);
+      else encoded.push(...encodeFor(record, result.outputs));
+    });
+    await produce(encoded, abandon);
+    return deferred;
+  }
+
+  /** The batch in hand: worked, then committed before the consumer fetches again. */
   async function processBatch(records: RawRecord[], ctl: BatchControl): Promise<BatchStatus> {
     if (records.length === 0) return 'committed';
     const beat = setInterval(() => void ctl.heartbeat().catch(() => undefined), opts.heartbeatEveryMs);
@@ -238,17 +258,7 @@ export function createBatchStep<T>(opts: BatchStepOptions<T>) {
     const timer = metrics.batchSeconds.startTimer({ stage: opts.stage });
     try {
       for (const m of records) ledger.track(m.topic, m.partition, m.offset);
-      const { consumed, poison } = await decodeAll(records, abandon);
-      metrics.stageIn.inc({ stage: opts.stage }, consumed.length);
-      const results = consumed.length > 0 ? await handleAll(consumed, context, abandon) : [];
-      const encoded: EncodedRecord[] = [...poison];
-      const deferred = new Set<string>();
-      results.forEach((result, i) => {
-        const record = consumed[i]!;
-        if ('deferred' in result) deferred.add(record.offset);
-        else encoded.push(...encodeFor(record, result.outputs));
-      });
-      await produce(encoded, abandon);
+      const deferred = await work(records, abandon);
       if (ctl.isStale()) {
         log.info({ topic: records[0]!.topic, partition: records[0]!.partition }, 'batch went stale; not committing');
         return 'stale';
@@ -269,6 +279,8 @@ export function createBatchStep<T>(opts: BatchStepOptions<T>) {
     ledger,
     context,
     processBatch,
+    work,
+    commit,
     /** After a rebalance every partition starts over from its committed offset. */
     reset: () => ledger.reset(),
     /** Resolves once commits in flight are done (shutdown). */

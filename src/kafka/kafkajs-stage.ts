@@ -15,6 +15,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
 import { createBatchStep, type BatchStep, type RecordProducer, type StageLogic } from './batch-step.js';
+import { createPipeline } from './pipeline.js';
 import type { Encoder } from './codec.js';
 import type { ProduceLimits } from './produce-limits.js';
 
@@ -47,8 +48,13 @@ export interface KafkaStageOptions<T> {
   partitionsConsumedConcurrently: number;
   sessionTimeoutMs: number;
   fetchMaxWaitMs: number;
-  /** Pause fetching while this many records are unfinished (deferred). */
+  /** Pause fetching while this many records are unfinished (deferred, or in flight when pipelined). */
   maxPending?: number;
+  /**
+   * Work on batches in the background and keep fetching (src/kafka/pipeline.ts): for deliver
+   * stages, whose batches wait on destinations. Needs maxPending, the bound on work in flight.
+   */
+  pipelined?: boolean;
   /** After a rebalance: deferred work for lost partitions will be redone by their new owner. */
   onRebalance?(): void;
   /** The consumer stopped for good; the process should stop and be restarted. */
@@ -110,6 +116,24 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     },
   });
 
+  const pipeline = opts.pipelined
+    ? createPipeline(step, {
+        stage: opts.name,
+        commit: async (offsets) => {
+          await consumer.commitOffsets(offsets);
+          lastSignOfLife = now();
+        },
+        isStopping: () => stopping,
+        onProgress: () => afterProgress(),
+        onFailed: (err) => {
+          log.error({ err: messageOf(err) }, 'a batch failed unexpectedly; the stage stops and its records are read again');
+          crashed = messageOf(err);
+          opts.onCrash(err);
+        },
+      })
+    : null;
+  if (pipeline && !opts.maxPending) throw new Error(`stage ${opts.name}: a pipelined stage needs maxPending`);
+
   const all = () => opts.topics.map((topic) => ({ topic }));
   function afterProgress(): void {
     lastSignOfLife = now();
@@ -136,6 +160,14 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
       value: m.value,
       headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : String(v)])),
     }));
+    if (pipeline) {
+      if (stopping) return; // not resolved: the next owner (or this process restarted) reads it again
+      pipeline.accept(records);
+      for (const m of batch.messages) payload.resolveOffset(m.offset);
+      lastSignOfLife = now();
+      afterProgress();
+      return;
+    }
     // The group may have moved on while this batch waits (on a store, a destination): a heartbeat
     // answered "rebalancing" or "unknown member" means these partitions may already be someone
     // else's. The batch is then abandoned (nothing committed) so the consumer can rejoin, instead
@@ -172,6 +204,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     joined = true;
     lastSignOfLife = now();
+    pipeline?.revoke();
     step.reset();
     opts.onRebalance?.();
     if (paused) {
@@ -182,6 +215,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   });
   consumer.on(consumer.events.REBALANCING, () => {
     joined = false;
+    pipeline?.revoke(); // work in flight must not commit for an assignment that is going away
   });
   consumer.on(consumer.events.FETCH, () => {
     lastSignOfLife = now();
@@ -218,6 +252,12 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     },
     async stop() {
       stopping = true;
+      if (pipeline) {
+        // Work in flight finishes and commits before the consumer stops: consumer.commitOffsets()
+        // is a no-op once stop() has begun.
+        consumer.pause(all());
+        await pipeline.drain();
+      }
       // stop() waits for the batch in hand, which commits itself before it returns.
       await consumer.stop();
       await step.settled();

@@ -31,6 +31,8 @@ export interface StageDeps {
 export interface LeadStageHandler {
   handle(leads: Consumed<LeadEvent>[], ctx: StageContext<LeadEvent>): Promise<RecordResult[]>;
   maxPending?: number;
+  /** Keep fetching while batches are worked on (deliver stages): src/kafka/pipeline.ts. */
+  pipelined?: boolean;
   onRebalance?(): void;
 }
 
@@ -47,7 +49,7 @@ export function startStage<T>(
   deps: StageDeps,
   spec: StageSpec,
   logic: import('../kafka/batch-step.js').StageLogic<T>,
-  extra: { maxPending?: number; onRebalance?(): void } = {},
+  extra: { maxPending?: number; pipelined?: boolean; onRebalance?(): void } = {},
 ): Promise<RunningStage> {
   if (!spec.group) throw new Error(`stage ${spec.name} has no consumer group`);
   const { env } = deps.config;
@@ -66,6 +68,7 @@ export function startStage<T>(
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     fetchMaxWaitMs: env.KAFKA_FETCH_MAX_WAIT_MS,
     ...(extra.maxPending ? { maxPending: extra.maxPending } : {}),
+    ...(extra.pipelined ? { pipelined: true } : {}),
     ...(extra.onRebalance ? { onRebalance: extra.onRebalance } : {}),
     onCrash: (err) => deps.onCrash(spec.name, err),
   });

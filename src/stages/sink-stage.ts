@@ -6,6 +6,9 @@ import { settle, withEvents } from './outcomes.js';
 
 export function startSinkStage(deps: StageDeps, spec: StageSpec, sink: Sink) {
   return startLeadStage(deps, spec, {
+    // A slow destination holds only its own leads, not every partition of the process.
+    pipelined: true,
+    maxPending: deps.config.env.SINK_MAX_IN_FLIGHT,
     async handle(leads) {
       // A Sink answers for each lead; it throws only when it cannot know (its own store is
       // down): the batch step then waits and tries the batch again.

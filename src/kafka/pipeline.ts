@@ -1,0 +1,102 @@
+/**
+ * Pipelined batches, for deliver stages: a fetched batch is accepted (its offsets tracked in the
+ * ledger) and worked on in the background, and the consumer goes straight back to fetching.
+ *
+ * Why: KafkaJS fetches, hands every partition's batch to eachBatch, and fetches again only when
+ * all of them have returned. A deliver stage waits on destinations (a buyer answering in 800 ms,
+ * an SMS provider in 2 s), so with batches in hand one slow answer held every partition of the
+ * process, and a lead behind it waited a whole fetch cycle per hop. Here the slow answer holds
+ * only its own leads.
+ *
+ * What keeps it at-least-once, exactly as the batch in hand:
+ *   - the commit point comes from the same offset ledger: a batch finishing before an older one
+ *     waits behind it, so nothing unfinished is ever committed past;
+ *   - a rebalance (revoke) bumps a generation: older work stops retrying, marks nothing done and
+ *     commits nothing, and the partition's new owner redoes it from the committed offset;
+ *   - back-pressure: the adapter pauses fetching while too many records are unfinished;
+ *   - stop: drain() waits for the work in flight (retries give up at once), then commits what
+ *     finished, before the consumer leaves its group.
+ * A failure that is not a transient one (a bug) is reported through onFailed: the process is
+ * restarted and the uncommitted records are read again.
+ */
+import { Abandoned } from './backoff.js';
+import type { BatchStep, RawRecord } from './batch-step.js';
+import { metrics } from '../metrics.js';
+
+export interface PipelineOptions {
+  stage: string;
+  /** Commits offsets outside a batch (consumer.commitOffsets). */
+  commit(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
+  isStopping(): boolean;
+  /** A batch finished (or was dropped): re-check back-pressure. */
+  onProgress(): void;
+  onFailed(err: Error): void;
+  /** Finished batches are committed together, at most this often. */
+  commitEveryMs?: number;
+  /**
+   * A fetched batch is worked on in jobs of at most this many records (default 100): after a
+   * backlog KafkaJS hands over thousands at once, and one job over all of them made every
+   * database call and every retry as large as the backlog.
+   */
+  maxJobRecords?: number;
+}
+
+export function createPipeline<T>(step: BatchStep<T>, opts: PipelineOptions) {
+  let generation = 0;
+  const inFlight = new Set<Promise<void>>();
+  let commitTimer: NodeJS.Timeout | null = null;
+  const commitEveryMs = opts.commitEveryMs ?? 50;
+  const maxJobRecords = opts.maxJobRecords ?? 100;
+
+  function scheduleCommit(): void {
+    if (commitTimer) return;
+    commitTimer = setTimeout(() => {
+      commitTimer = null;
+      void step.commit(opts.commit);
+    }, commitEveryMs);
+  }
+
+  async function run(records: RawRecord[], mine: number): Promise<void> {
+    const owned = () => mine === generation;
+    const timer = metrics.batchSeconds.startTimer({ stage: opts.stage });
+    try {
+      const deferred = await step.work(records, () => !owned() || opts.isStopping());
+      if (!owned()) return; // the partition moved meanwhile: its new owner redoes the batch
+      for (const m of records) if (!deferred.has(m.offset)) step.ledger.done(m.topic, m.partition, m.offset);
+      timer();
+      scheduleCommit();
+    } catch (err) {
+      if (err instanceof Abandoned) return;
+      opts.onFailed(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  return {
+    /** Takes a fetched batch; the consumer may fetch the next one right away. */
+    accept(records: RawRecord[]): void {
+      if (records.length === 0) return;
+      for (const m of records) step.ledger.track(m.topic, m.partition, m.offset);
+      for (let start = 0; start < records.length; start += maxJobRecords) {
+        const job = run(records.slice(start, start + maxJobRecords), generation).finally(() => {
+          inFlight.delete(job);
+          opts.onProgress();
+        });
+        inFlight.add(job);
+      }
+    },
+    /** The assignment is being taken away (rebalance): work in flight must not commit. */
+    revoke(): void {
+      generation++;
+    },
+    inFlight: () => inFlight.size,
+    /** Shutdown: lets the work in flight finish (or give up), then commits what finished. */
+    async drain(): Promise<void> {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      if (commitTimer) clearTimeout(commitTimer);
+      commitTimer = null;
+      await step.commit(opts.commit);
+    },
+  };
+}
+
+export type Pipeline = ReturnType<typeof createPipeline>;
