@@ -11,7 +11,8 @@ import type { HistoryEventRecord } from './history/events.js';
 import { EVENTS_COLLECTION, connectMongo, openHistoryStore, type HistoryStore } from './history/store.js';
 import type { Kafka } from './kafka/client.js';
 import type { Codec } from './kafka/codec.js';
-import { createWebhookSink } from './sinks/primary/webhook-sink.js';
+import { buildPrimarySink } from './sinks/primary/build.js';
+import { openLedger, type Ledger } from './sinks/primary/ledger.js';
 import { createSearchSink } from './sinks/search/search-sink.js';
 import type { Sink } from './sinks/sink.js';
 import { smsEligibility } from './sinks/sms/abuse-guard.js';
@@ -25,6 +26,8 @@ export interface Resources {
   optOuts(): Promise<OptOutList>;
   sentStore(): Promise<SentStore>;
   historyStore(): Promise<HistoryStore>;
+  /** Payouts, credits and kept leads (returns, revenue). Retried on the next call after a failure. */
+  ledger(): Promise<Ledger>;
   sinkFor(spec: StageSpec): Promise<Sink>;
   close(): Promise<void>;
 }
@@ -49,9 +52,15 @@ export async function step<T>(what: string, fn: () => Promise<T>, timeoutMs = 60
 export function createResources(opts: { config: Config; topology: Topology; kafka: Kafka; log: Logger; now: () => number; eventsCodec: Codec<HistoryEventRecord>; optOutCodec: Codec<OptOutRecord> }): Resources {
   const { env } = opts.config;
   const closers: (() => Promise<unknown>)[] = [];
+  // Built on first use and shared; a failed build is forgotten so the next caller tries again
+  // (a cached rejection turned one start-up hiccup into 503s for the life of the process).
   const once = <T>(build: () => Promise<T>) => {
     let p: Promise<T> | null = null;
-    return () => (p ??= build());
+    return () =>
+      (p ??= build().catch((err: unknown) => {
+        p = null;
+        throw err;
+      }));
   };
   const mongo = once(async (): Promise<{ client: MongoClient; db: Db }> => {
     const client = await step(`MongoDB at ${env.MONGO_URL}`, () => connectMongo(env.MONGO_URL));
@@ -69,6 +78,8 @@ export function createResources(opts: { config: Config; topology: Topology; kafk
     closers.push(() => store.close());
     return store;
   });
+  // Ingest serves returns whenever MongoDB is back: once() tries a failed open again.
+  const ledger = once(async (): Promise<Ledger> => openLedger((await mongo()).db));
   const sinks = new Map<string, Promise<Sink>>();
   const sms = once(async () =>
     buildSmsSinks(opts.config.router.sms.providers, {
@@ -84,7 +95,8 @@ export function createResources(opts: { config: Config; topology: Topology; kafk
   );
   async function build(spec: StageSpec): Promise<Sink> {
     const d = spec.destination;
-    if (d?.kind === 'primary') return createWebhookSink(opts.config.router.primary.buyers); // signatures use the real clock, not the business one
+    // Distribution among the rule's buyers; schedules and caps follow the business clock, signatures the real one.
+    if (d?.kind === 'primary') return buildPrimarySink(opts.config, opts.log.child({ stage: spec.name }), opts.now);
     if (d?.kind === 'search') return step(`Elasticsearch at ${env.ES_URL}`, () => createSearchSink({ url: env.ES_URL, index: opts.config.router.search.index }));
     if (d?.kind === 'sms' && d.name) {
       const sink = (await sms()).get(d.name);
@@ -97,6 +109,7 @@ export function createResources(opts: { config: Config; topology: Topology; kafk
     optOuts,
     sentStore,
     historyStore,
+    ledger,
     sinkFor(spec) {
       let s = sinks.get(spec.name);
       if (!s) {

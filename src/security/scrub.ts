@@ -5,7 +5,8 @@
  * (status codes, error codes, our own lead ids and timestamps) and removes:
  *   - the lead's own values when known (names, e-mail, phone in any spelling), whole words only;
  *   - anything shaped like an e-mail address (any word holding "@");
- *   - digit runs of 7+ digits, separators allowed between them (phone numbers, account numbers);
+ *   - digit runs of 7+ digits, separators allowed between them (phone numbers, account numbers),
+ *     except bare digits inside an identifier (letters right before or after: message ids);
  *   - control characters and line breaks (one line per reason, no log injection);
  * and caps the length. UUIDs and ISO timestamps are set aside first so they survive the digit rule.
  * Every step is a linear scan or a pattern of non-competing classes (same rules as lead-schema.ts).
@@ -20,6 +21,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 /** Separators a word is cut at when looking for "@": JSON and header punctuation too. */
 const WORD_BREAK = /([\s"'`<>()[\]{},;=]+)/;
 const MIN_RUN_DIGITS = 7;
+const ID_CHAR = /[\p{L}_]/u;
 
 export interface ScrubOptions {
   /** The lead's own values (names, e-mail, phone) to remove wherever they appear. */
@@ -45,7 +47,13 @@ export function scrubReason(text: string, opts: ScrubOptions = {}): string {
 }
 
 function scrubPart(part: string): string {
-  const noRuns = part.replace(DIGIT_RUN, (run) => ((run.match(/\p{Nd}/gu)?.length ?? 0) >= MIN_RUN_DIGITS ? '[number]' : run));
+  const noRuns = part.replace(DIGIT_RUN, (run: string, at: number) => {
+    if ((run.match(/\p{Nd}/gu)?.length ?? 0) < MIN_RUN_DIGITS) return run;
+    // Bare digits glued to letters are an identifier's middle, not a phone number: a provider
+    // message id such as SMe61ab236610228b26… must survive whole, or its receipts match nothing.
+    if (/^\p{Nd}+$/u.test(run) && (ID_CHAR.test(part[at - 1] ?? '') || ID_CHAR.test(part[at + run.length] ?? ''))) return run;
+    return '[number]';
+  });
   return noRuns
     .split(WORD_BREAK)
     .map((w) => (w.includes('@') ? '[email]' : w))

@@ -18,7 +18,7 @@ const LA_08H = Date.parse('2026-07-15T15:00:00Z');
 before(async () => {
   // The real quiet-hour windows for this file, and a short hold so released texts move quickly.
   h = await startHarness('sms', { smsPolicy: { quietHours: { US: { start: '08:00', end: '21:00' }, UK: { start: '08:00', end: '21:00' } } }, env: { BACKUP_HOLD_HORIZON_MS: '1000' } });
-  h.setClock(Date.parse('2026-07-15T19:00:00Z')); // noon in Los Angeles: texting allowed
+  await h.setClock(Date.parse('2026-07-15T19:00:00Z')); // noon in Los Angeles: texting allowed
   router = await h.spawnRouter(['all']);
   ingest = router.ingestUrl!;
 });
@@ -55,7 +55,7 @@ test('a provider that fails hands the text to the next provider in the lead\'s l
 });
 
 test('a lead at 23:00 local is deferred, not sent, and released at 08:00', async () => {
-  h.setClock(LA_23H);
+  await h.setClock(LA_23H);
   try {
     const res = await postLead(ingest, usLeadBody({ phone: phone() }));
     const leadId = res.json.leadId as string;
@@ -65,10 +65,10 @@ test('a lead at 23:00 local is deferred, not sent, and released at 08:00', async
     await new Promise((r) => setTimeout(r, 2500)); // two hold horizons: still night, still not sent
     assert.ok(!textedBy(h.sandbox.twilio, leadId), 'nothing is sent at night');
 
-    h.setClock(LA_08H + 30_000);
+    await h.setClock(LA_08H + 30_000);
     await waitUntil('the text to go out once it is 08:00 in Los Angeles', () => textedBy(h.sandbox.twilio, leadId));
   } finally {
-    h.setClock(Date.parse('2026-07-15T19:00:00Z'));
+    await h.setClock(Date.parse('2026-07-15T19:00:00Z'));
   }
 });
 

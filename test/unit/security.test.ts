@@ -108,6 +108,10 @@ describe('scrubReason', () => {
     assert.match(out, /0190c0de-0000-7000-8000-000000000001/);
     assert.match(out, /2026-07-15T19:00:00\.000Z/);
     assert.equal(scrubReason('Dear Janet', { known: ['Jane'] }), 'Dear Janet', 'whole words only');
+    // A provider's message id is how its receipts find the text: kept whole, whatever digits it holds.
+    assert.equal(scrubReason('twilio message SMe61ab236610228b26545edff3130ac9e'), 'twilio message SMe61ab236610228b26545edff3130ac9e');
+    assert.equal(scrubReason('id msg_4155550132'), 'id msg_4155550132');
+    assert.equal(scrubReason('invalid To: 4155550132, +1 415-555-0132x'), 'invalid To: [number], [number]x');
   });
 
   test('one line, capped, linear on adversarial input', () => {
