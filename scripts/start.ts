@@ -35,7 +35,9 @@ const roles: { name: string; roles: string[]; adminPort: number }[] = [
   { name: 'ingest', roles: ['ingest'], adminPort: 9464 },
   { name: 'enrich', roles: ['enrich'], adminPort: 9465 },
   { name: 'route', roles: ['route'], adminPort: 9466 },
-  { name: 'sinks', roles: ['sink-primary', 'sink-sms', 'sink-search', 'sink-backup', 'sink-history'], adminPort: 9467 },
+  { name: 'sinks', roles: ['sink-primary', 'sink-sms', 'sink-search', 'sink-backup'], adminPort: 9467 },
+  // History on its own: its store writes never share an event loop with deliveries.
+  { name: 'history', roles: ['sink-history'], adminPort: 9468 },
 ];
 // node directly, not npx: npx does not pass signals on.
 supervisor.start({ name: 'sandbox', cmd: node, args: ['--import', 'tsx', 'sandbox/index.ts'] });
@@ -69,6 +71,8 @@ development vendor ${DEV_VENDOR}'s (public, from this repository: never use it e
   # the lead's history, every hop (operator token; the vendor's key shows its own leads, masked)
   curl -s ${url}/v1/leads/<leadId> -H 'authorization: Bearer ${DEV_OPERATOR_TOKEN}'
   curl -s ${url}/openapi.json                # the HTTP contract
+  open ${url}/dashboard                      # the live operations dashboard (sign in with the operator token)
+  npx lead-router status                     # consumer groups, members, lag, each role's readiness
   curl -s localhost:4701/_sandbox/received   # what the US buyer received (signed webhooks, verified)
   npx lead-router vendors list               # vendors and their key ids (add | rotate | revoke)
   npx lead-router topology                   # the topology

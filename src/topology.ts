@@ -16,7 +16,7 @@ export const ROLES: readonly Role[] = ['ingest', 'enrich', 'route', 'sink-primar
  *   route    leads.enriched → destinations      backup   failed deliveries → their topic again when due
  *   history  leads.events → the history store
  */
-export type StageKind = 'ingest' | 'enrich' | 'route' | 'deliver' | 'release' | 'backup' | 'history';
+export type StageKind = 'ingest' | 'enrich' | 'route' | 'enrich-route' | 'deliver' | 'release' | 'backup' | 'history';
 
 export interface TopicSpec {
   name: string;
@@ -50,7 +50,7 @@ export interface Topology {
   stages: StageSpec[];
 }
 
-export type TopicKey = 'raw' | 'enriched' | 'primary' | 'search' | 'backup' | 'dlq' | 'poison' | 'rejected' | 'optouts' | 'smsReplies' | 'smsDeferred' | 'events';
+export type TopicKey = 'raw' | 'enriched' | 'primary' | 'search' | 'backup' | 'dlq' | 'poison' | 'rejected' | 'unsold' | 'optouts' | 'smsReplies' | 'smsDeferred' | 'events';
 
 const DAY_MS = 86_400_000;
 
@@ -66,6 +66,7 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
     dlq: t('leads.dlq'),
     poison: t('leads.dlq.poison'),
     rejected: t('leads.rejected'),
+    unsold: t('leads.unsold'),
     optouts: t('leads.optouts'),
     smsReplies: t('leads.sms.replies'),
     smsDeferred: t('leads.sms.deferred'),
@@ -102,6 +103,7 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
     spec(topics.dlq, 'deliveries that will not be retried, with the reason (key: leadId)', 30),
     spec(topics.poison, 'raw bytes that could not be decoded, with context headers', 30),
     spec(topics.rejected, 'leads the router refused to route (loop guard, no rule), with the reason', 30),
+    spec(topics.unsold, 'leads no buyer took (closed, capped, filtered, rejected, no bid, gave up), with every reason in distribution: replay to redistribute', 30),
     compacted(topics.optouts, 'the global SMS opt-out list (key: phone E.164; OptOut records, latest wins)'),
     spec(topics.smsReplies, 'inbound SMS replies with their intent (key: phone E.164; SmsReply records)', 30),
     spec(topics.smsDeferred, 'texts held back by quiet hours until their window opens (key: phone E.164)', 14),
@@ -113,7 +115,8 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
   const g = (name: string): string => `${prefix}${name}`;
   const smsNames = smsTopics.map(([, n]) => n);
   const stages: StageSpec[] = [
-    { name: 'ingest', role: 'ingest', kind: 'ingest', group: null, inputs: [], outputs: [topics.raw, topics.events, topics.smsReplies, topics.optouts], tables: [], description: 'HTTP POST /v1/leads → validated, id assigned, acked by Kafka; SMS replies and receipts' },
+    // leads.primary: a lead a buyer returned goes back to distribution (the group says when).
+    { name: 'ingest', role: 'ingest', kind: 'ingest', group: null, inputs: [], outputs: [topics.raw, topics.events, topics.smsReplies, topics.optouts, topics.primary], tables: [], description: 'HTTP POST /v1/leads → validated, id assigned, acked by Kafka; SMS replies and receipts; lead returns' },
     { name: 'enrich', role: 'enrich', kind: 'enrich', group: g('enrich'), inputs: [topics.raw], outputs: [topics.enriched, topics.dlq, ...common], tables: [], description: 'email, phone E.164, timezone from ZIP, job title' },
     {
       name: 'route',
@@ -125,7 +128,17 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
       tables: [topics.optouts],
       description: 'rules by source, market, state, job, email, phone; loop guard; follows leads.optouts',
     },
-    { name: 'sink-primary', role: 'sink-primary', kind: 'deliver', destination: { kind: 'primary', name: null }, group: g('sink-primary'), inputs: [topics.primary], outputs: deliveryOutputs, tables: [], description: 'POST to the buyer webhook; status and body validated' },
+    {
+      name: 'sink-primary',
+      role: 'sink-primary',
+      kind: 'deliver',
+      destination: { kind: 'primary', name: null },
+      group: g('sink-primary'),
+      inputs: [topics.primary],
+      outputs: [...deliveryOutputs, topics.unsold],
+      tables: [],
+      description: 'distribute to the rule\'s buyers (schedule, caps, filters, method, bids); POST with the reply mapped; unsold leads to leads.unsold',
+    },
     ...smsTopics.map(([p, name]): StageSpec => ({
       name: `sink-sms.${p}`,
       role: 'sink-sms',
@@ -161,8 +174,31 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
     },
     { name: 'sink-history', role: 'sink-history', kind: 'history', group: g('sink-history'), inputs: [topics.events], outputs: [topics.poison], tables: [], description: 'write every event to the history store in bulk, commit after the write' },
   ];
+  if (config.env.ENRICH_AND_ROUTE_TOGETHER) fuseEnrichAndRoute(stages);
   validate(allTopics, stages);
   return { topics, allTopics, stages };
+}
+
+/**
+ * One consumer that enriches and routes (ENRICH_AND_ROUTE_TOGETHER): one Kafka hop less per lead.
+ * It still writes leads.enriched (data teams read it), and it keeps the enrich stage's group, so
+ * switching it on or off picks up where the other left off on leads.raw. The route stage, with
+ * nothing to read, is not run (leads.enriched is then only written).
+ */
+function fuseEnrichAndRoute(stages: StageSpec[]): void {
+  const enrich = stages.findIndex((s) => s.kind === 'enrich');
+  const route = stages.find((s) => s.kind === 'route');
+  if (enrich < 0 || !route) return;
+  const e = stages[enrich]!;
+  stages.splice(stages.indexOf(route), 1);
+  stages[stages.indexOf(e)] = {
+    ...e,
+    name: 'enrich-route',
+    kind: 'enrich-route',
+    outputs: [...new Set([...e.outputs, ...route.outputs])],
+    tables: route.tables,
+    description: `${e.description}; then ${route.description} (one consumer, one hop less)`,
+  };
 }
 
 function validate(topics: TopicSpec[], stages: StageSpec[]): void {

@@ -18,6 +18,7 @@ type Starter = (deps: StageDeps, spec: StageSpec, resources: Resources) => Promi
 export const STAGE_STARTERS: Record<Exclude<StageKind, 'ingest'>, Starter> = {
   enrich: (deps, spec) => startEnrichStage(deps, spec),
   route: async (deps, spec, r) => startRouteStage(deps, spec, await r.optOuts()),
+  'enrich-route': async (deps, spec, r) => startEnrichStage(deps, spec, { optOuts: await r.optOuts() }),
   deliver: async (deps, spec, r) => startSinkStage(deps, spec, await r.sinkFor(spec)),
   release: (deps, spec) => startReleaseStage(deps, spec),
   backup: (deps, spec) => startBackupStage(deps, spec),

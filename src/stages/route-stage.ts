@@ -43,14 +43,16 @@ export function routeLead(
 }
 
 /**
- * The reload `load` for a running router: the whole file is validated as at start-up, then only
- * its `routing` section is taken. Destinations stay those of start-up, so a rule naming a buyer
- * or provider added since is rejected (it would have no topic or sink until a restart).
+ * The reload `load` for a running router: the whole file is validated as at start-up, then its
+ * `routing` section is taken, with `primary` (buyers, their terms and groups): every buyer is
+ * served by the one leads.primary topic, and sink-primary reloads the same section, so a new
+ * buyer or group needs no restart. SMS providers stay those of start-up (each has a topic and a
+ * sink), so a rule naming a provider added since is rejected.
  */
 export function routingReloader(running: RouterFile, log: Pick<Logger, 'warn'>): (text: string, where: string) => RoutingConfig {
   return (text, where) => {
     const file = parseRouterFile(text, where);
-    const issues = checkRoutingReferences(file.routing, Object.keys(running.primary.buyers), Object.keys(running.sms.providers));
+    const issues = checkRoutingReferences(file.routing, Object.keys(file.primary.buyers), Object.keys(running.sms.providers), Object.keys(file.primary.groups));
     if (issues.length > 0) {
       throw new ConfigError(
         `${where}:\n` +
@@ -60,9 +62,10 @@ export function routingReloader(running: RouterFile, log: Pick<Logger, 'warn'>):
     // Every other section is read once at start-up (the topology and the sinks are built from it).
     const sections = new Set([...Object.keys(file), ...Object.keys(running)]);
     sections.delete('routing');
+    sections.delete('primary');
     const changed = [...sections].filter((s) => JSON.stringify((file as Record<string, unknown>)[s]) !== JSON.stringify((running as Record<string, unknown>)[s]));
-    if (changed.length > 0) log.warn({ path: where, sections: changed }, `changes to ${changed.join(', ')} take effect after a restart; only routing was reloaded`);
-    return { routing: file.routing, sms: running.sms, search: running.search };
+    if (changed.length > 0) log.warn({ path: where, sections: changed }, `changes to ${changed.join(', ')} take effect after a restart; only routing and primary (buyers, groups) were reloaded`);
+    return { routing: file.routing, sms: running.sms, search: running.search, primary: file.primary };
   };
 }
 

@@ -44,3 +44,14 @@ retry: {}
 test('environment problems are reported as one readable error', () => {
   assert.throws(() => loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud' }), /environment:\n {2}- PORT: .*\n {2}- LOG_LEVEL/);
 });
+
+test('enrich and route fused: one consumer on leads.raw that still writes leads.enriched, no route stage', () => {
+  const t = buildTopology({ env: { ...env, ENRICH_AND_ROUTE_TOGETHER: true }, router: shippedRouterConfig() });
+  const fused = t.stages.find((s) => s.kind === 'enrich-route');
+  assert.ok(fused, describeTopology(t));
+  assert.equal(fused.group, 'enrich', 'keeps the enrich group: switching on or off resumes where the other left off');
+  assert.deepEqual(fused.inputs, ['leads.raw']);
+  for (const topic of ['leads.enriched', 'leads.primary', 'leads.sms.twilio', 'leads.search', 'leads.rejected']) assert.ok(fused.outputs.includes(topic), topic);
+  assert.deepEqual(fused.tables, ['leads.optouts']);
+  assert.equal(t.stages.some((s) => s.kind === 'route' || s.kind === 'enrich'), false);
+});
