@@ -26,7 +26,7 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { createLeadCodec } from '../src/kafka/codec.js';
 import { createKafka } from '../src/kafka/client.js';
-import { readToEnd } from '../src/kafka/read-to-end.js';
+import { readRange } from '../src/kafka/topic-reader.js';
 import { openHistoryStore, type StoredEvent } from '../src/history/store.js';
 import type { LeadEvent } from '../src/lead.js';
 import { buildTopology, leadTopics } from '../src/topology.js';
@@ -171,7 +171,7 @@ const leadCodec = await createLeadCodec(env.SCHEMA_REGISTRY_URL!, leadTopics(top
 const kafka = createKafka(config.env, log, 'chaos');
 async function deadLetters(): Promise<DeadLetter[]> {
   const dead: DeadLetter[] = [];
-  await readToEnd({
+  await readRange({
     kafka,
     topic: topology.topics.dlq,
     async onBatch(records) {

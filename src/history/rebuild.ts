@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createKafka } from '../kafka/client.js';
 import { createCodec } from '../kafka/codec.js';
-import { readToEnd } from '../kafka/read-to-end.js';
+import { readRange } from '../kafka/topic-reader.js';
 import { buildTopology } from '../topology.js';
 import type { HistoryEventRecord } from './events.js';
 import { EVENTS_COLLECTION, openHistoryStore } from './store.js';
@@ -28,7 +28,7 @@ export async function rebuildHistory(config: Config, log: Logger, opts: { fresh:
   let duplicates = 0;
   let lastReport = 0;
   try {
-    const { read } = await readToEnd({
+    const { read } = await readRange({
       kafka: createKafka(env, log, 'history-rebuild'),
       topic,
       async onBatch(records) {

@@ -1,5 +1,5 @@
 /**
- * Reading a topic outside the stages, for operators: from a point in time (or the beginning) up
+ * Reading a topic outside the stages (operators, the history rebuild, chaos): from a point in time (or the beginning) up
  * to a point in time or the end it has now, then stop (`readRange`: replays), or on and on
  * (`followTopic`: the dashboard's view of leads.events and leads.dlq). Each reader uses a group
  * of its own and commits nothing, so it never takes a partition from a stage.
