@@ -122,6 +122,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
         commit: async (offsets) => {
           await consumer.commitOffsets(offsets);
           lastSignOfLife = now();
+          transientSince = null; // work finishes again: /readyz stops reporting the old wait
         },
         isStopping: () => stopping,
         onProgress: () => afterProgress(),

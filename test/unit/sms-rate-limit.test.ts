@@ -112,6 +112,17 @@ describe('rate limiter (token bucket + concurrency)', () => {
     assert.equal(await good, 'ok');
   });
 
+  test('a text whose intent went stale while paced is not sent: the adapter is never called', async () => {
+    const sent: string[] = [];
+    const adapter: SmsAdapter = { kind: 'twilio', send: async (m) => (sent.push(m.to), { ok: true, providerMessageId: 'SM1' }), lookup: async () => ({ found: false }), close: async () => {} };
+    const paced = withRateLimit(adapter, createRateLimiter({ ratePerSecond: 1e6, burst: 10, concurrency: 1 }));
+    const msg = (to: string, fresh: boolean): SmsMessage => ({ leadId: to, to, body: 'hi', idempotencyKey: to, stillFresh: () => fresh });
+    const [stale, fresh] = await Promise.all([paced.send(msg('+14155550100', false)), paced.send(msg('+14155550101', true))]);
+    assert.deepEqual(stale, { ok: false, retriable: true, uncertain: false, stale: true, error: 'not sent: its intent grew too old while it waited (checked again later)' });
+    assert.equal(fresh.ok, true);
+    assert.deepEqual(sent, ['+14155550101']);
+  });
+
   test('invalid settings fail at construction', () => {
     assert.throws(() => createRateLimiter({ ratePerSecond: 0, concurrency: 1 }), /ratePerSecond/);
     assert.throws(() => createRateLimiter({ ratePerSecond: 1, concurrency: 0 }), /concurrency/);

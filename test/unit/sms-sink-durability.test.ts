@@ -129,3 +129,37 @@ test('no texting while the opt-out list cannot be read: the batch waits (Retriab
   await assert.rejects(s.deliver([lead()]), RetriableError);
   assert.equal(p.calls.length, 0);
 });
+
+test('a text held up past 15 s after its intent is not sent; the lead is retried through the lookup and texted once', async () => {
+  let t = 2_000_000;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const calls: string[] = [];
+  // Pacing (or a slow store) holds the call: the wrapper asks stillFresh() when it is its turn.
+  const adapter: SmsAdapter = {
+    kind: 'twilio',
+    send: async (m) => {
+      await gate;
+      if (m.stillFresh && !m.stillFresh()) return { ok: false, retriable: true, uncertain: false, stale: true, error: 'stale' };
+      calls.push(m.to);
+      return { ok: true, providerMessageId: 'SM-1' };
+    },
+    lookup: async () => ({ found: false }),
+    close: async () => {},
+  };
+  const store = memorySentStore();
+  const { sink: s } = sink(adapter, store, { now: () => t });
+  const l = lead();
+  const first = s.deliver([l]);
+  await new Promise((r) => setTimeout(r, 5));
+  t += 20_000; // the call waited 20 s for its turn
+  release();
+  assert.equal((await first)[0]?.status, 'retry');
+  assert.equal(calls.length, 0, 'nothing sent on an intent that old: another owner may be sending it');
+  t += 1_000;
+  assert.equal((await s.deliver([l]))[0]?.status, 'retry', 'the intent may still be in flight elsewhere: wait');
+  t += 30_000;
+  assert.equal((await s.deliver([l]))[0]?.status, 'retry', 'looked up: not sent, recorded as failed');
+  assert.equal((await s.deliver([l]))[0]?.status, 'delivered');
+  assert.equal(calls.length, 1, 'texted exactly once');
+});

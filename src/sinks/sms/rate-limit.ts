@@ -12,7 +12,7 @@
  * together, a burst above the configured rate.
  */
 import pLimit from 'p-limit';
-import type { SmsAdapter } from './adapters/adapter.js';
+import type { SmsAdapter, SmsSendResult } from './adapters/adapter.js';
 
 export interface RateLimitOptions {
   /** Sustained sends per second. */
@@ -77,11 +77,14 @@ export function createRateLimiter(opts: RateLimitOptions): RateLimiter {
   };
 }
 
+export const STALE: SmsSendResult = { ok: false, retriable: true, uncertain: false, stale: true, error: 'not sent: its intent grew too old while it waited (checked again later)' };
+
 /** Wraps an adapter so every send is paced; lookups (rare, after a crash) and close() are passed through. */
 export function withRateLimit(adapter: SmsAdapter, limiter: RateLimiter): SmsAdapter {
   return {
     kind: adapter.kind,
-    send: (msg) => limiter.schedule(() => adapter.send(msg)),
+    // Pacing may hold a text for a while: whether its intent is still fresh is asked after it.
+    send: (msg) => limiter.schedule(() => (msg.stillFresh && !msg.stillFresh() ? Promise.resolve(STALE) : adapter.send(msg))),
     lookup: (q) => adapter.lookup(q),
     close: () => adapter.close(),
   };

@@ -75,6 +75,8 @@ export interface SentStore {
 
 /** Long: a retry issued while the first attempt still runs would double the work (see src/history/store.ts). */
 const OP_TIMEOUT_MS = 60_000;
+/** Calls at once: the MongoDB client's pool is 8 (src/history/store.ts), shared with caps and the ledger. */
+const POOL_SIZE = 6;
 
 const duplicateIndexes = (err: unknown): Set<number> => {
   const writeErrors = ((err as { writeErrors?: { code?: number; index: number }[] }).writeErrors ?? []) as { code?: number; index: number }[];
@@ -95,8 +97,13 @@ async function each<T, R>(list: T[], op: (item: T) => Promise<R>): Promise<R[]> 
  * Every call to the store has its own time limit, not the whole operation: a batch of a
  * thousand claims after a backlog is many calls, and one limit over all of them expired before
  * the work was done, so each retry redid it all (and more, now duplicates) and never finished.
+ * The clock starts when the call gets a connection, not when it is queued: with the deliver
+ * stages' jobs in flight at once, calls waiting for one of the pool's connections timed out in
+ * the queue, were retried as duplicates (each a transaction of its own on FerretDB) and made the
+ * queue longer still (chaos run 5). Calls wait for a slot here, one per pooled connection.
  */
-const call = <R>(what: string, op: Promise<R>): Promise<R> => deadline(`SMS store ${what}`, OP_TIMEOUT_MS, op);
+const slots = pLimit(POOL_SIZE);
+const call = <R>(what: string, op: () => Promise<R>): Promise<R> => slots(() => deadline(`SMS store ${what}`, OP_TIMEOUT_MS, op()));
 
 /** Turns a database failure into "wait and try again": a text is never sent on a guess. */
 async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -116,7 +123,7 @@ async function insertAll<D extends { _id: string }>(col: Collection<D>, docs: D[
   const existing = new Set<number>();
   for (let start = 0; start < docs.length; start += 100) {
     try {
-      await call(`insert into ${col.collectionName}`, col.insertMany(docs.slice(start, start + 100) as unknown as Parameters<Collection<D>['insertMany']>[0], { ordered: false }));
+      await call(`insert into ${col.collectionName}`, () => col.insertMany(docs.slice(start, start + 100) as unknown as Parameters<Collection<D>['insertMany']>[0], { ordered: false }));
     } catch (err) {
       for (const i of duplicateIndexes(err)) existing.add(start + i);
     }
@@ -134,7 +141,7 @@ export async function openSentStore(db: Db): Promise<SentStore> {
   await sent.createIndex({ phone: 1, sentAt: -1 }, { name: 'phone_sent' });
 
   async function recordOf(leadId: string): Promise<TextRecord | null> {
-    const [s, i] = await Promise.all([call('read', sent.findOne({ _id: leadId })), call('read', intents.findOne({ _id: leadId }))]);
+    const [s, i] = await Promise.all([call('read', () => sent.findOne({ _id: leadId })), call('read', () => intents.findOne({ _id: leadId }))]);
     if (s) return fromSent(s);
     return i ? { leadId, phone: i.phone, provider: i.provider, state: i.state, intentAt: i.intentAt } : null;
   }
@@ -145,12 +152,12 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         const lost = new Map<string, string>();
         const taken = await insertAll(phones, claims.map((c) => ({ _id: c.phone, leadId: c.leadId, at: now })));
         await each([...taken].map((i) => claims[i]!), async (claim) => {
-          const holder = await call('read', phones.findOne({ _id: claim.phone }));
+          const holder = await call('read', () => phones.findOne({ _id: claim.phone }));
           if (!holder || holder.leadId === claim.leadId) return; // ours already (a redelivery), or just released
           if (holder.at >= now - windowMs) return void lost.set(claim.phone, holder.leadId);
           // Expired: take it over only from exactly what we read, so two takers cannot both win.
-          const res = await call('phone takeover', phones.updateOne({ _id: claim.phone, leadId: holder.leadId, at: holder.at }, { $set: { leadId: claim.leadId, at: now } }));
-          if (res.modifiedCount === 0) lost.set(claim.phone, (await call('read', phones.findOne({ _id: claim.phone })))?.leadId ?? 'another lead');
+          const res = await call('phone takeover', () => phones.updateOne({ _id: claim.phone, leadId: holder.leadId, at: holder.at }, { $set: { leadId: claim.leadId, at: now } }));
+          if (res.modifiedCount === 0) lost.set(claim.phone, (await call('read', () => phones.findOne({ _id: claim.phone })))?.leadId ?? 'another lead');
         });
         return lost;
       }),
@@ -163,7 +170,7 @@ export async function openSentStore(db: Db): Promise<SentStore> {
           const record = await recordOf(t.leadId);
           if (record?.state !== 'failed') return void (record && existing.set(t.leadId, record));
           // Certainly not sent before: this provider takes it over, unless another process just did.
-          const res = await call('intent takeover', intents.updateOne({ _id: t.leadId, state: 'failed' }, { $set: { provider: t.provider, state: 'sending', intentAt: now } }));
+          const res = await call('intent takeover', () => intents.updateOne({ _id: t.leadId, state: 'failed' }, { $set: { provider: t.provider, state: 'sending', intentAt: now } }));
           if (res.modifiedCount === 0) existing.set(t.leadId, 'taken');
         });
         return existing;
@@ -178,20 +185,20 @@ export async function openSentStore(db: Db): Promise<SentStore> {
     markFailed: (list) =>
       guarded('failed', async () => {
         await each(list, async (t) => {
-          await call('failed', intents.updateOne({ _id: t.leadId, state: 'sending' }, { $set: { state: 'failed' } }));
-          await call('phone release', phones.deleteOne({ _id: t.phone, leadId: t.leadId }));
+          await call('failed', () => intents.updateOne({ _id: t.leadId, state: 'sending' }, { $set: { state: 'failed' } }));
+          await call('phone release', () => phones.deleteOne({ _id: t.phone, leadId: t.leadId }));
         });
       }),
 
     byProviderMessageId: (provider, providerMessageId) =>
       guarded('read', async () => {
-        const s = await call('read', sent.findOne({ providerMessageId, provider }));
+        const s = await call('read', () => sent.findOne({ providerMessageId, provider }));
         return s ? fromSent(s) : null;
       }),
 
     lastToPhone: (phone) =>
       guarded('read', async () => {
-        const [s] = await call('read', sent.find({ phone }, { batchSize: FIRST_BATCH }).sort({ sentAt: -1 }).limit(1).toArray());
+        const [s] = await call('read', () => sent.find({ phone }, { batchSize: FIRST_BATCH }).sort({ sentAt: -1 }).limit(1).toArray());
         return s ? fromSent(s) : null;
       }),
   };

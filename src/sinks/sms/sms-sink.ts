@@ -22,6 +22,7 @@ import { metrics } from '../../metrics.js';
 import type { SmsAdapter, SmsSendResult } from './adapters/adapter.js';
 import type { ProviderCircuit } from './breaker.js';
 import { checkQuietHours, type QuietWindows } from './quiet-hours.js';
+import { STALE } from './rate-limit.js';
 import type { SentStore } from './sent-store.js';
 
 export interface SmsSinkOptions {
@@ -55,6 +56,13 @@ interface Candidate {
  * than any provider timeout and batch.
  */
 const IN_FLIGHT_MS = 30_000;
+/**
+ * The other half of that rule: a text is sent only within this long of its intent. Past it, the
+ * call is not made (the lead is retried and goes through the lookup), so a text held up behind a
+ * slow store or the provider's pacing cannot go out after another owner looked, found nothing and
+ * sent it (83 people texted twice in chaos run 5). Plus the provider timeout, within IN_FLIGHT_MS.
+ */
+const SEND_WITHIN_MS = 15_000;
 
 export function createSmsSink(opts: SmsSinkOptions): Sink {
   const limit = pLimit(opts.concurrency ?? 32);
@@ -153,14 +161,19 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     const results = await Promise.all(
       sending.map((c) =>
         limit(async () => {
-          const result = await opts.adapter.send({
+          const stillFresh = () => opts.now() - now <= SEND_WITHIN_MS;
+          const result: SmsSendResult = !stillFresh()
+            ? STALE
+            : await opts.adapter.send({
             leadId: c.lead.leadId,
             to: c.to,
             body: opts.compose(c.lead),
             idempotencyKey: deliveryKey(c.lead.leadId, destination),
             ...(opts.statusCallbackUrl ? { statusCallbackUrl: opts.statusCallbackUrl } : {}),
-          });
+                stillFresh,
+              });
           if (result.ok) opts.circuit.success();
+          else if (result.stale) return { c, result };
           else if (result.retriable) opts.circuit.failure();
           metrics.circuitOpen.set({ provider: opts.provider }, opts.circuit.isOpen() ? 1 : 0);
           return { c, result };
@@ -169,9 +182,11 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     );
     const sentAt = opts.now();
     await opts.sent.markSent(results.flatMap(({ c, result }) => (result.ok ? [{ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, providerMessageId: result.providerMessageId, sentAt }] : [])));
-    await opts.sent.markFailed(results.flatMap(({ c, result }) => (!result.ok && !result.uncertain ? [{ leadId: c.lead.leadId, phone: c.to }] : [])));
+    // A stale one is left as it is: its intent stays "sending", so whoever sees it next waits out
+    // IN_FLIGHT_MS and asks the provider (nothing was sent, it will say so) before sending.
+    await opts.sent.markFailed(results.flatMap(({ c, result }) => (!result.ok && !result.uncertain && !result.stale ? [{ leadId: c.lead.leadId, phone: c.to }] : [])));
     for (const { c, result } of results) {
-      outcomes[c.i] = result.ok ? { status: 'delivered', detail: `${opts.provider} message ${result.providerMessageId}` } : afterFailure(c.lead, result);
+      outcomes[c.i] = result.ok ? { status: 'delivered', detail: `${opts.provider} message ${result.providerMessageId}` } : result.stale ? { status: 'retry', error: result.error } : afterFailure(c.lead, result);
     }
     return outcomes.map((o) => o ?? { status: 'retry', error: 'no outcome' });
   }

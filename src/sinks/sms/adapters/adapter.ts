@@ -24,6 +24,12 @@ export interface SmsMessage {
   idempotencyKey: string;
   /** Where the provider should POST delivery receipts, when it supports them. */
   statusCallbackUrl?: string;
+  /**
+   * Asked right before the request goes out (after pacing): false means the intent recorded for
+   * this text is too old to act on, since another owner may be about to look it up and send it.
+   * The adapter then sends nothing and answers `{ ok: false, stale: true }`.
+   */
+  stillFresh?: () => boolean;
 }
 
 export type SmsSendResult =
@@ -43,6 +49,8 @@ export type SmsSendResult =
       error: string;
       /** HTTP status when the provider answered at all; for metrics and logs. */
       status?: number;
+      /** Not sent because stillFresh() said no: nothing reached the provider, nothing to record. */
+      stale?: true;
     };
 
 export interface SmsLookupQuery {

@@ -11,9 +11,11 @@ export const commonAdapterFields = {
     .number()
     .int()
     .positive()
-    .max(60_000)
+    // At most 15 s: a send starts within 15 s of its intent and must be over before another
+    // owner may look it up, 30 s after the intent (src/sinks/sms/sms-sink.ts).
+    .max(15_000)
     .default(5_000)
-    .describe('Deadline for one send call (connect + answer); past it the send fails as retriable.'),
+    .describe('Deadline for one send call (connect + answer), at most 15 s; past it the send fails as retriable.'),
   concurrency: z
     .number()
     .int()
