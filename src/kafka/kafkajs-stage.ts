@@ -61,6 +61,8 @@ export interface KafkaStageOptions<T> {
   onCrash(err: Error): void;
   /** For tests: when the consumer's last sign of life may be before it counts as stalled. */
   stallAfterMs?: number;
+  /** Out of its consumer group this long counts as a crash (default: 4 session timeouts, at least 2 min). */
+  outOfGroupCrashMs?: number;
   now?: () => number;
 }
 
@@ -95,6 +97,11 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   let transientSince: number | null = null;
   let lastTransient = '';
   const stallAfterMs = opts.stallAfterMs ?? Math.max(60_000, opts.sessionTimeoutMs * 2);
+  // Out of its group this long (a rejoin KafkaJS never finishes: seen after a broker restart,
+  // "not the correct coordinator" for 10 minutes while its partitions waited) is a crash: the
+  // process restarts and joins afresh. Longer than a rebalance can legitimately take.
+  const outOfGroupCrashMs = opts.outOfGroupCrashMs ?? Math.max(120_000, opts.sessionTimeoutMs * 4);
+  let outOfGroupSince: number | null = now();
 
   const step = createBatchStep<T>({
     stage: opts.name,
@@ -139,7 +146,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   function afterProgress(): void {
     lastSignOfLife = now();
     if (!opts.maxPending) return;
-    const pending = step.ledger.pending();
+    const pending = Math.max(step.ledger.pending(), pipeline?.busy() ?? 0);
     if (!paused && pending >= opts.maxPending) {
       paused = true;
       consumer.pause(all());
@@ -162,7 +169,18 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
       headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : String(v)])),
     }));
     if (pipeline) {
-      if (stopping) return; // not resolved: the next owner (or this process restarted) reads it again
+      // Back-pressure that holds: with the work in hand at its limit, this batch waits here
+      // (heartbeating) rather than piling on. Pausing alone let fetched batches keep arriving, and
+      // jobs queued behind a slow store outlived their own deadlines (chaos run 6).
+      while (pipeline.busy() >= opts.maxPending! && !stopping && !payload.isStale()) {
+        await new Promise((r) => setTimeout(r, 50));
+        try {
+          await payload.heartbeat();
+        } catch {
+          return; // the group moves on: not resolved, read again by whoever owns it next
+        }
+      }
+      if (stopping || payload.isStale()) return; // not resolved: the next owner (or this process restarted) reads it again
       pipeline.accept(records);
       for (const m of batch.messages) payload.resolveOffset(m.offset);
       lastSignOfLife = now();
@@ -204,6 +222,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
 
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     joined = true;
+    outOfGroupSince = null;
     lastSignOfLife = now();
     pipeline?.revoke();
     step.reset();
@@ -216,6 +235,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   });
   consumer.on(consumer.events.REBALANCING, () => {
     joined = false;
+    outOfGroupSince ??= now();
     pipeline?.revoke(); // work in flight must not commit for an assignment that is going away
   });
   consumer.on(consumer.events.FETCH, () => {
@@ -228,11 +248,20 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     const err = e.payload.error ?? new Error('consumer crashed');
     log.error({ err: messageOf(err), restart: e.payload.restart }, 'consumer crashed');
     joined = false;
+    outOfGroupSince ??= now();
     if (!e.payload.restart && !stopping) {
       crashed = messageOf(err);
       opts.onCrash(err instanceof Error ? err : new Error(String(err)));
     }
   });
+
+  const watchdog = setInterval(() => {
+    if (stopping || crashed || outOfGroupSince === null || now() - outOfGroupSince < outOfGroupCrashMs) return;
+    crashed = `not back in its consumer group for ${Math.round((now() - outOfGroupSince) / 1000)} s`;
+    log.error({ group: opts.groupId }, `${crashed}; the stage stops so the process restarts`);
+    opts.onCrash(new Error(crashed));
+  }, 5000);
+  watchdog.unref();
 
   await consumer.connect();
   await consumer.subscribe({ topics: opts.topics, fromBeginning: true });
@@ -253,6 +282,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     },
     async stop() {
       stopping = true;
+      clearInterval(watchdog);
       if (pipeline) {
         // Work in flight finishes and commits before the consumer stops: consumer.commitOffsets()
         // is a no-op once stop() has begun.

@@ -44,6 +44,7 @@ export interface PipelineOptions {
 export function createPipeline<T>(step: BatchStep<T>, opts: PipelineOptions) {
   let generation = 0;
   const inFlight = new Set<Promise<void>>();
+  let running = 0; // records in jobs not yet finished, of every generation
   let commitTimer: NodeJS.Timeout | null = null;
   const commitEveryMs = opts.commitEveryMs ?? 50;
   const maxJobRecords = opts.maxJobRecords ?? 100;
@@ -77,7 +78,10 @@ export function createPipeline<T>(step: BatchStep<T>, opts: PipelineOptions) {
       if (records.length === 0) return;
       for (const m of records) step.ledger.track(m.topic, m.partition, m.offset);
       for (let start = 0; start < records.length; start += maxJobRecords) {
-        const job = run(records.slice(start, start + maxJobRecords), generation).finally(() => {
+        const slice = records.slice(start, start + maxJobRecords);
+        running += slice.length;
+        const job = run(slice, generation).finally(() => {
+          running -= slice.length;
           inFlight.delete(job);
           opts.onProgress();
         });
@@ -89,6 +93,8 @@ export function createPipeline<T>(step: BatchStep<T>, opts: PipelineOptions) {
       generation++;
     },
     inFlight: () => inFlight.size,
+    /** Records being worked on, including work of an assignment already revoked (it still runs). */
+    busy: () => running,
     /** Shutdown: lets the work in flight finish (or give up), then commits what finished. */
     async drain(): Promise<void> {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);

@@ -21,7 +21,8 @@ export function memorySentStore() {
       }
       return lost;
     },
-    async recordIntents(list, now) {
+    async recordIntents(list, clock) {
+      const now = clock();
       const existing = new Map<string, TextRecord | 'taken'>();
       for (const t of list) {
         const r = recordOf(t.leadId);
@@ -29,7 +30,7 @@ export function memorySentStore() {
         else if (r.state === 'failed') intents.set(t.leadId, { phone: t.phone, provider: t.provider, state: 'sending', intentAt: now });
         else existing.set(t.leadId, r);
       }
-      return existing;
+      return { existing, intentAt: now };
     },
     async markSent(list) {
       for (const t of list) if (!sent.has(t.leadId)) sent.set(t.leadId, { phone: t.phone, provider: t.provider, providerMessageId: t.providerMessageId, sentAt: t.sentAt });

@@ -107,9 +107,11 @@ test('a large fetched batch is worked on in bounded jobs: a slow lead holds only
   );
   s.pipeline.accept([0, 1, 2, 3, 4, 5, 6].map((o) => raw(o)));
   assert.equal(s.pipeline.inFlight(), 3, 'seven records, jobs of at most three');
+  assert.equal(s.pipeline.busy(), 7, 'what back-pressure counts');
   for (const id of ['L3', 'L4', 'L5', 'L6']) g.release(id);
   await tick();
   assert.deepEqual(sizes.sort(), [1, 3, 3]);
+  assert.equal(s.pipeline.busy(), 3, 'only the waiting job counts now');
   assert.deepEqual(s.sent.map((r) => r.key).sort(), ['L3', 'L4', 'L5', 'L6'], 'later jobs delivered while the first waits');
   assert.deepEqual(s.commits.filter((c) => c !== '0:0'), [], 'the commit point waits for the first job');
   for (const id of ['L0', 'L1', 'L2']) g.release(id);

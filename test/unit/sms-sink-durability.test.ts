@@ -70,7 +70,7 @@ test('a text whose outcome was never learned (crash mid-call) is looked up, not 
   const l = lead();
   // The earlier process recorded the intent and died before the answer.
   await store.store.claimPhones([{ phone: l.enrichment!.phone.e164!, leadId: l.leadId }], t, 86_400_000);
-  await store.store.recordIntents([{ leadId: l.leadId, phone: l.enrichment!.phone.e164!, provider: 'twilio' }], t);
+  await store.store.recordIntents([{ leadId: l.leadId, phone: l.enrichment!.phone.e164!, provider: 'twilio' }], () => t);
   t += 5_000;
   const { sink: s } = sink(p.adapter, store, { now: () => t });
   assert.equal((await s.deliver([l]))[0]?.status, 'retry', 'a fresh intent may still be in flight elsewhere: wait');
@@ -89,7 +89,7 @@ test('... not found â†’ retried, and the next attempt sends once; cannot tell â†
   const store = memorySentStore();
   const l = lead();
   await store.store.claimPhones([{ phone: l.enrichment!.phone.e164!, leadId: l.leadId }], t, 86_400_000);
-  await store.store.recordIntents([{ leadId: l.leadId, phone: l.enrichment!.phone.e164!, provider: 'twilio' }], t);
+  await store.store.recordIntents([{ leadId: l.leadId, phone: l.enrichment!.phone.e164!, provider: 'twilio' }], () => t);
   t += 60_000;
   const { sink: s } = sink(p.adapter, store, { now: () => t });
   assert.equal((await s.deliver([l]))[0]?.status, 'retry');

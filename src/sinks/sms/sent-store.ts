@@ -63,8 +63,10 @@ export interface SentStore {
    * Records the intent to text, before the call. Returns what was already recorded for the leads
    * that had a record: sent, sending (uncertain, or in flight elsewhere) or "taken" (another
    * process took over a failed text meanwhile). A "failed" text is taken over for this provider.
+   * Intents are stamped with clock() when written (not when queued); `intentAt` is the earliest
+   * stamp: a caller that sends only within a window of it is inside the window of every one.
    */
-  recordIntents(texts: { leadId: string; phone: string; provider: string }[], now: number): Promise<Map<string, TextRecord | 'taken'>>;
+  recordIntents(texts: { leadId: string; phone: string; provider: string }[], clock: () => number): Promise<{ existing: Map<string, TextRecord | 'taken'>; intentAt: number }>;
   markSent(texts: { leadId: string; phone: string; provider: string; providerMessageId: string; sentAt: number }[]): Promise<void>;
   /** Certainly not sent: another provider may take it, and the phone is free again. */
   markFailed(texts: { leadId: string; phone: string }[]): Promise<void>;
@@ -119,11 +121,13 @@ async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
  * Inserts in chunks of 100: FerretDB answers a chunk holding one duplicate by inserting each of
  * its documents in a transaction of its own. Returns the indexes (in docs) that already existed.
  */
-async function insertAll<D extends { _id: string }>(col: Collection<D>, docs: D[]): Promise<Set<number>> {
+async function insertAll<D extends { _id: string }>(col: Collection<D>, count: number, make: (i: number) => D): Promise<Set<number>> {
   const existing = new Set<number>();
-  for (let start = 0; start < docs.length; start += 100) {
+  for (let start = 0; start < count; start += 100) {
+    // Documents are made when the call gets its connection, so a time they hold is when they were written.
+    const chunk = () => Array.from({ length: Math.min(100, count - start) }, (_, k) => make(start + k));
     try {
-      await call(`insert into ${col.collectionName}`, () => col.insertMany(docs.slice(start, start + 100) as unknown as Parameters<Collection<D>['insertMany']>[0], { ordered: false }));
+      await call(`insert into ${col.collectionName}`, () => col.insertMany(chunk() as unknown as Parameters<Collection<D>['insertMany']>[0], { ordered: false }));
     } catch (err) {
       for (const i of duplicateIndexes(err)) existing.add(start + i);
     }
@@ -150,7 +154,7 @@ export async function openSentStore(db: Db): Promise<SentStore> {
     claimPhones: (claims, now, windowMs) =>
       guarded('phone claim', async () => {
         const lost = new Map<string, string>();
-        const taken = await insertAll(phones, claims.map((c) => ({ _id: c.phone, leadId: c.leadId, at: now })));
+        const taken = await insertAll(phones, claims.length, (i) => ({ _id: claims[i]!.phone, leadId: claims[i]!.leadId, at: now }));
         await each([...taken].map((i) => claims[i]!), async (claim) => {
           const holder = await call('read', () => phones.findOne({ _id: claim.phone }));
           if (!holder || holder.leadId === claim.leadId) return; // ours already (a redelivery), or just released
@@ -162,24 +166,30 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         return lost;
       }),
 
-    recordIntents: (list, now) =>
+    recordIntents: (list, clock) =>
       guarded('intent', async () => {
         const existing = new Map<string, TextRecord | 'taken'>();
-        const dups = await insertAll(intents, list.map((t) => ({ _id: t.leadId, phone: t.phone, provider: t.provider, state: 'sending' as const, intentAt: now })));
+        let first: number | undefined;
+        const stamp = () => {
+          const t = clock();
+          first ??= t;
+          return t;
+        };
+        const dups = await insertAll(intents, list.length, (i) => ({ _id: list[i]!.leadId, phone: list[i]!.phone, provider: list[i]!.provider, state: 'sending' as const, intentAt: stamp() }));
         await each([...dups].map((i) => list[i]!), async (t) => {
           const record = await recordOf(t.leadId);
           if (record?.state !== 'failed') return void (record && existing.set(t.leadId, record));
           // Certainly not sent before: this provider takes it over, unless another process just did.
-          const res = await call('intent takeover', () => intents.updateOne({ _id: t.leadId, state: 'failed' }, { $set: { provider: t.provider, state: 'sending', intentAt: now } }));
+          const res = await call('intent takeover', () => intents.updateOne({ _id: t.leadId, state: 'failed' }, { $set: { provider: t.provider, state: 'sending', intentAt: stamp() } }));
           if (res.modifiedCount === 0) existing.set(t.leadId, 'taken');
         });
-        return existing;
+        return { existing, intentAt: first ?? clock() };
       }),
 
     markSent: (list) =>
       guarded('sent', async () => {
         // A duplicate means it was recorded already (a redelivery confirmed by lookup): that is the point.
-        await insertAll(sent, list.map((t) => ({ _id: t.leadId, phone: t.phone, provider: t.provider, providerMessageId: t.providerMessageId, sentAt: t.sentAt })));
+        await insertAll(sent, list.length, (i) => ({ _id: list[i]!.leadId, phone: list[i]!.phone, provider: list[i]!.provider, providerMessageId: list[i]!.providerMessageId, sentAt: list[i]!.sentAt }));
       }),
 
     markFailed: (list) =>

@@ -140,7 +140,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
 
     // The intent, durably, before any call. A lead that already had one is a redelivery: it was
     // texted, is being texted elsewhere right now, or its outcome was never learned (ask).
-    const existing = await opts.sent.recordIntents(claimed.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider })), now);
+    const { existing, intentAt } = await opts.sent.recordIntents(claimed.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider })), opts.now);
     const sending: Candidate[] = [];
     await Promise.all(
       claimed.map((c) =>
@@ -161,7 +161,8 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     const results = await Promise.all(
       sending.map((c) =>
         limit(async () => {
-          const stillFresh = () => opts.now() - now <= SEND_WITHIN_MS;
+          // From when the intents were written: a slow store before that must not use up the window.
+          const stillFresh = () => opts.now() - intentAt <= SEND_WITHIN_MS;
           const result: SmsSendResult = !stillFresh()
             ? STALE
             : await opts.adapter.send({
