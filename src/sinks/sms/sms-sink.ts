@@ -141,12 +141,14 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     // The intent, durably, before any call. A lead that already had one is a redelivery: it was
     // texted, is being texted elsewhere right now, or its outcome was never learned (ask).
     const { existing, intentAt } = await opts.sent.recordIntents(claimed.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider })), opts.now);
-    const sending: Candidate[] = [];
-    await Promise.all(
-      claimed.map((c) =>
-        lookups(async () => {
-          const k = existing.get(c.lead.leadId);
-          if (!k) return void sending.push(c);
+    // New intents are sent at once; redeliveries are resolved alongside, not before them: a slow
+    // lookup must not hold fresh texts past their window (SEND_WITHIN_MS).
+    const sending = claimed.filter((c) => !existing.has(c.lead.leadId));
+    const resolving = Promise.all(
+      claimed.map((c) => {
+        const k = existing.get(c.lead.leadId);
+        if (!k) return undefined;
+        return lookups(async () => {
           if (k === 'taken') return void (outcomes[c.i] = { status: 'retry', error: 'another process took this text over; checked again later' });
           if (k.state === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `already texted by ${k.provider} (message ${k.providerMessageId ?? 'unknown'})` });
           if (now - k.intentAt < IN_FLIGHT_MS) return void (outcomes[c.i] = { status: 'retry', error: 'being texted by another process right now, or a moment ago; checked again later' });
@@ -154,9 +156,10 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
           if (r === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `texted by ${k.provider} before a crash or timeout (confirmed by lookup)` });
           // Not sent after all: recorded as failed, so the next attempt claims it afresh.
           outcomes[c.i] = r === 'not-sent' ? { status: 'retry', error: `${k.provider} confirms the earlier attempt did not send; sending on the next attempt` } : r;
-        }),
-      ),
+        });
+      }),
     );
+    resolving.catch(() => undefined); // awaited below, after the sends: not an unhandled rejection meanwhile
 
     const results = await Promise.all(
       sending.map((c) =>
@@ -181,6 +184,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
         }),
       ),
     );
+    await resolving;
     const sentAt = opts.now();
     await opts.sent.markSent(results.flatMap(({ c, result }) => (result.ok ? [{ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, providerMessageId: result.providerMessageId, sentAt }] : [])));
     // A stale one is left as it is: its intent stays "sending", so whoever sees it next waits out
