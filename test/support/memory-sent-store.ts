@@ -38,7 +38,8 @@ export function memorySentStore() {
     async markFailed(list) {
       for (const t of list) {
         const i = intents.get(t.leadId);
-        if (i?.state === 'sending') i.state = 'failed';
+        if (i?.state !== 'sending' || i.provider !== t.provider || i.intentAt !== t.intentAt) continue; // taken over meanwhile
+        i.state = 'failed';
         if (phones.get(t.phone)?.leadId === t.leadId) phones.delete(t.phone);
       }
     },

@@ -68,8 +68,12 @@ export interface SentStore {
    */
   recordIntents(texts: { leadId: string; phone: string; provider: string }[], clock: () => number): Promise<{ existing: Map<string, TextRecord | 'taken'>; intentAt: number }>;
   markSent(texts: { leadId: string; phone: string; provider: string; providerMessageId: string; sentAt: number }[]): Promise<void>;
-  /** Certainly not sent: another provider may take it, and the phone is free again. */
-  markFailed(texts: { leadId: string; phone: string }[]): Promise<void>;
+  /**
+   * Certainly not sent: another provider may take it, and the phone is free again. Only the
+   * intent that was ours (provider and stamp): a late failure must not flip an intent another
+   * owner has taken over since, or a third would take it over too and text the person again.
+   */
+  markFailed(texts: { leadId: string; phone: string; provider: string; intentAt: number }[]): Promise<void>;
   byProviderMessageId(provider: string, providerMessageId: string): Promise<TextRecord | null>;
   /** The latest text to a phone (a reply belongs to it). */
   lastToPhone(phone: string): Promise<TextRecord | null>;
@@ -169,12 +173,10 @@ export async function openSentStore(db: Db): Promise<SentStore> {
     recordIntents: (list, clock) =>
       guarded('intent', async () => {
         const existing = new Map<string, TextRecord | 'taken'>();
+        // One stamp for the whole operation, taken when its first write gets its connection: the
+        // caller's window and everyone else's wait are counted from the same value.
         let first: number | undefined;
-        const stamp = () => {
-          const t = clock();
-          first ??= t;
-          return t;
-        };
+        const stamp = () => (first ??= clock());
         const dups = await insertAll(intents, list.length, (i) => ({ _id: list[i]!.leadId, phone: list[i]!.phone, provider: list[i]!.provider, state: 'sending' as const, intentAt: stamp() }));
         await each([...dups].map((i) => list[i]!), async (t) => {
           const record = await recordOf(t.leadId);
@@ -195,7 +197,8 @@ export async function openSentStore(db: Db): Promise<SentStore> {
     markFailed: (list) =>
       guarded('failed', async () => {
         await each(list, async (t) => {
-          await call('failed', () => intents.updateOne({ _id: t.leadId, state: 'sending' }, { $set: { state: 'failed' } }));
+          const res = await call('failed', () => intents.updateOne({ _id: t.leadId, state: 'sending', provider: t.provider, intentAt: t.intentAt }, { $set: { state: 'failed' } }));
+          if (res.modifiedCount === 0) return; // taken over meanwhile: the phone is theirs now
           await call('phone release', () => phones.deleteOne({ _id: t.phone, leadId: t.leadId }));
         });
       }),

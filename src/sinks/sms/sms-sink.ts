@@ -80,7 +80,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
       return 'sent';
     }
     if (found.found === false) {
-      await opts.sent.markFailed([{ leadId: c.lead.leadId, phone: c.to }]);
+      await opts.sent.markFailed([{ leadId: c.lead.leadId, phone: c.to, provider, intentAt: since }]);
       return 'not-sent';
     }
     return { status: 'retry', error: `uncertain whether ${provider} sent the text (${found.reason}); asking again later, not re-sent` };
@@ -189,7 +189,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     await opts.sent.markSent(results.flatMap(({ c, result }) => (result.ok ? [{ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, providerMessageId: result.providerMessageId, sentAt }] : [])));
     // A stale one is left as it is: its intent stays "sending", so whoever sees it next waits out
     // IN_FLIGHT_MS and asks the provider (nothing was sent, it will say so) before sending.
-    await opts.sent.markFailed(results.flatMap(({ c, result }) => (!result.ok && !result.uncertain && !result.stale ? [{ leadId: c.lead.leadId, phone: c.to }] : [])));
+    await opts.sent.markFailed(results.flatMap(({ c, result }) => (!result.ok && !result.uncertain && !result.stale ? [{ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, intentAt }] : [])));
     for (const { c, result } of results) {
       outcomes[c.i] = result.ok ? { status: 'delivered', detail: `${opts.provider} message ${result.providerMessageId}` } : result.stale ? { status: 'retry', error: result.error } : afterFailure(c.lead, result);
     }
