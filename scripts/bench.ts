@@ -162,7 +162,8 @@ async function measure(name: string, phase: { sent: Sent[]; failed: number; span
   process.stdout.write(`\n${name}: ${ids.length} accepted, ${phase.failed} refused, sent over ${(phase.spanMs / 1000).toFixed(1)} s\n`);
   process.stdout.write('| destination | delivered | leads/min | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|\n');
   for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
-  return { name, accepted: ids.length, refused: phase.failed, spanMs: phase.spanMs, rows };
+  // The ids let `npm run history:check` audit every lead's history afterwards.
+  return { name, accepted: ids.length, refused: phase.failed, spanMs: phase.spanMs, rows, leadIds: ids };
 }
 
 const ready = await fetch(`${INGEST}/readyz`).then((r) => r.ok, () => false);
