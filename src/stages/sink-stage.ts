@@ -6,8 +6,11 @@ import { settle, withEvents } from './outcomes.js';
 
 export function startSinkStage(deps: StageDeps, spec: StageSpec, sink: Sink) {
   return startLeadStage(deps, spec, {
-    // A slow destination holds only its own leads, not every partition of the process.
-    pipelined: true,
+    // A slow destination holds only its own leads, not every partition of the process. Not SMS:
+    // after a rebalance, pipelined work of the old assignment runs on while the new owner redoes
+    // it, which buyers (webhook-id) and the index (_id) absorb but a person being texted does not
+    // (chaos runs texted people twice): SMS stages keep the batch in hand, one owner at a time.
+    pipelined: sink.kind !== 'sms',
     maxPending: deps.config.env.SINK_MAX_IN_FLIGHT,
     async handle(leads) {
       // A Sink answers for each lead; it throws only when it cannot know (its own store is
