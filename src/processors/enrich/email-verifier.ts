@@ -20,6 +20,7 @@ import pLimit from 'p-limit';
 import { LRUCache } from 'lru-cache';
 import { Pool } from 'undici';
 import type { EmailEnrichment, EmailStatus } from '../../lead.js';
+import { readCapped } from '../../read-capped.js';
 import type { VerifierConfig } from './config.js';
 
 export interface VerifierStats {
@@ -93,7 +94,10 @@ export function createEmailVerifier(config: VerifierConfig): EmailVerifier {
         signal: AbortSignal.timeout(config.budgetMs),
       });
       statusCode = res.statusCode;
-      text = await readCapped(res.body, config.maxResponseBytes);
+      // Refused, not truncated, past the cap: a cut JSON answer is no answer.
+      const answer = await readCapped(res.body, config.maxResponseBytes);
+      if (answer === null) throw new VerifierFailure('verifier_bad_response');
+      text = answer;
     } catch (err) {
       if (err instanceof VerifierFailure) throw err;
       const name = (err as { name?: string }).name;
@@ -181,22 +185,6 @@ export function createEmailVerifier(config: VerifierConfig): EmailVerifier {
       await pool.close();
     },
   };
-}
-
-/** The body as text, refused (not truncated: a cut JSON answer is no answer) past `max` bytes. */
-async function readCapped(body: AsyncIterable<unknown> & { destroy(): unknown }, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > max) {
-      body.destroy();
-      throw new VerifierFailure('verifier_bad_response');
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Value at a dot path ("data.result") of parsed JSON, or undefined. */

@@ -10,6 +10,7 @@
  * module only says what came back: a status and a body, or why nothing did.
  */
 import { Agent, request } from 'undici';
+import { readCapped } from '../../read-capped.js';
 import { standardWebhookHeaders } from './standard-webhooks.js';
 
 /** A buyer's acknowledgement is a few hundred bytes; anything past this is not one. */
@@ -68,18 +69,4 @@ export function createBuyerClient(opts: { connectTimeoutMs?: number; now?: () =>
   };
 }
 
-/** The body as text, or null (and the rest left unread) past `max` bytes. */
-export async function readCapped(body: AsyncIterable<unknown> & { destroy(): unknown }, max: number): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > max) {
-      body.destroy();
-      return null;
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
+export { readCapped };
