@@ -8,6 +8,10 @@
  *   npm run bench:compare                                  5,000 / 30,000 / 60,000 / 102,000 per min, 40 s each
  *   npm run bench:compare -- --seconds 20 --rates 83,1700  other rates (per second)
  *   npm run bench:compare -- --only router --reuse-stack   one side; the running stack (fresh topics and db)
+ *   npm run bench:compare -- --only router --profile       also CPU profiles of every role (--cpu-prof), summed up
+ *
+ * After each router run it prints where the time went hop by hop, from the leads' histories
+ * (scripts/bench/hops.ts).
  *
  * The router gets a fresh stack of its own (under bench-results/), like the kit's side-by-side.sh:
  * stop `npm start` / the dev stack first (same ports), or pass --reuse-stack.
@@ -16,7 +20,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEV_VENDOR_KEYS } from '../src/security/dev-credentials.js';
+import { connectMongo } from '../src/history/store.js';
+import { hopsSince } from './bench/hops.js';
 import { kafkaCeiling } from './bench/kafka-ceiling.js';
+import { summarizeProfiles } from './bench/profiles.js';
 import { startQueue, startRouter, type Side } from './bench/sides.js';
 
 const args = process.argv.slice(2);
@@ -26,6 +33,7 @@ const seconds = Number(opt('--seconds', '40'));
 const rates = opt('--rates', '83,500,1000,1700').split(',').map(Number);
 const only = opt('--only', '');
 const reuseStack = args.includes('--reuse-stack');
+const profile = args.includes('--profile');
 const outDir = path.resolve('bench-results', `compare-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 fs.mkdirSync(outDir, { recursive: true });
 const log = (l: string) => process.stdout.write(`bench ${new Date().toISOString().slice(11, 19)} ${l}\n`);
@@ -44,17 +52,19 @@ function node(script: string, scriptArgs: string[], outFile?: string): Promise<s
   });
 }
 
-async function runSide(side: Side): Promise<Map<number, LoadReport>> {
+async function runSide(side: Side, afterRate?: (rate: number, since: Date) => Promise<void>): Promise<Map<number, LoadReport>> {
   const results = new Map<number, LoadReport>();
   await node(path.join(kit, 'load.mjs'), ['--url', side.url, '--rate', '20', '--seconds', '5', ...side.loadArgs, '--expect', 'primary=http://127.0.0.1:18081']);
   for (const rate of rates) {
     for (const port of [18081, 18082, 18083, 18084]) await fetch(`http://127.0.0.1:${port}/_reset`, { method: 'POST' });
     log(`${side.name}: ${rate}/s (${rate * 60}/min) for ${seconds} s`);
+    const since = new Date();
     const out = await node(path.join(kit, 'load.mjs'), ['--url', side.url, '--rate', String(rate), '--seconds', String(seconds), '--wait', '180', ...side.loadArgs, '--expect', 'primary=http://127.0.0.1:18081', '--expect', 'sms=http://127.0.0.1:18082', '--json'], path.join(outDir, `${side.name}-${rate}.json`));
     const report = JSON.parse(out.trim().split('\n').at(-1)!) as LoadReport;
     results.set(rate, report);
     const d = (n: string) => report.destinations.find((x) => x.destination === n);
     log(`  202 p99 ${Math.round(report.ack.p99)} ms | buyer p50/p99 ${Math.round(d('primary')?.p50 ?? NaN)}/${Math.round(d('primary')?.p99 ?? NaN)} ms, ${Math.round(d('primary')?.leadsPerMin ?? 0)}/min | sms p50/p99 ${Math.round(d('sms')?.p50 ?? NaN)}/${Math.round(d('sms')?.p99 ?? NaN)} ms, ${Math.round(d('sms')?.leadsPerMin ?? 0)}/min`);
+    await afterRate?.(rate, since);
   }
   return results;
 }
@@ -65,12 +75,24 @@ const results: Partial<Record<'router' | 'queue', Map<number, LoadReport>>> = {}
 let ceiling = '';
 try {
   if (only !== 'queue') {
-    const router = await startRouter({ outDir, kit, reuseStack, apiKey: DEV_VENDOR_KEYS.dev1, env: reuseStack ? { MONGO_URL: `mongodb://127.0.0.1:27017/bench_${Date.now().toString(36)}` } : {}, log });
+    const mongoUrl = reuseStack ? `mongodb://127.0.0.1:27017/bench_${Date.now().toString(36)}` : 'mongodb://127.0.0.1:27017/leadrouter';
+    const profileDir = path.join(outDir, 'profiles');
+    const env: NodeJS.ProcessEnv = { MONGO_URL: mongoUrl, ...(profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}) };
+    const router = await startRouter({ outDir, kit, reuseStack, apiKey: DEV_VENDOR_KEYS.dev1, env, log });
+    const history = await connectMongo(mongoUrl);
     try {
-      results.router = await runSide(router);
+      results.router = await runSide(router, async (rate, since) => {
+        // The history sink writes a moment behind the deliveries: give it a few seconds.
+        await new Promise((r) => setTimeout(r, 5000));
+        const lines = await hopsSince(history, since).catch((err: Error) => [`hops not read: ${err.message}`]);
+        for (const l of lines) log(`  ${l}`);
+        fs.writeFileSync(path.join(outDir, `router-${rate}-hops.txt`), `${lines.join('\n')}\n`);
+      });
       ceiling = await kafkaCeiling({ outDir, env: { ...process.env, ...router.stackEnv }, log }).catch((err: Error) => `not measured: ${err.message}`);
     } finally {
+      await history.close();
       await router.stop();
+      if (profile) for (const l of summarizeProfiles(profileDir)) log(l);
     }
   }
   if (only !== 'router') {

@@ -4,12 +4,14 @@
  * stopped (`npm start`, `npm run bench`, Ctrl-C, then this). For every lead the run got a 202 for:
  * received, enriched and routed, in that order, and one `delivered` per destination the bench
  * routes it to (the US buyer, the SMS provider, the search index); no event twice. Also times a
- * lead's history read, the query GET /v1/leads/:id runs.
+ * lead's history read, the query GET /v1/leads/:id runs, and prints where the time went hop by hop
+ * (event times: received → enriched → routed → delivered, per destination), issue 11's breakdown.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { EVENTS_COLLECTION, openHistoryStore, type StoredEvent } from '../src/history/store.js';
+import { addHops, formatHops } from './bench/hops.js';
 
 const arg = process.argv[2];
 const file =
@@ -36,6 +38,7 @@ const DESTINATIONS = ['primary:', 'sms:', 'search:'];
 const problems = new Map<string, number>();
 const note = (what: string) => problems.set(what, (problems.get(what) ?? 0) + 1);
 const readMs: number[] = [];
+const hops = new Map<string, number[]>();
 let complete = 0;
 let next = 0;
 async function audit(events: StoredEvent[]): Promise<boolean> {
@@ -50,6 +53,7 @@ async function audit(events: StoredEvent[]): Promise<boolean> {
     if (n === 0) (note(`no delivery to ${d}…`), (ok = false));
     if (n > 1) (note(`more than one delivery to ${d}…`), (ok = false));
   }
+  addHops(hops, events);
   if (new Set(events.map((e) => e._id)).size !== events.length) (note('an event twice'), (ok = false));
   return ok;
 }
@@ -69,5 +73,6 @@ const sorted = readMs.sort((a, b) => a - b);
 const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!.toFixed(1);
 process.stdout.write(`${file}: ${leadIds.length} leads, history complete for ${complete} (${((100 * complete) / leadIds.length).toFixed(2)}%)\n`);
 for (const [what, n] of problems) process.stdout.write(`  ${n} × ${what}\n`);
+for (const line of formatHops(hops)) process.stdout.write(`  ${line}\n`);
 process.stdout.write(`history read per lead (8 at a time): p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${sorted.at(-1)!.toFixed(1)} ms\n`);
 process.exit(complete === leadIds.length ? 0 : 1);

@@ -54,9 +54,14 @@ export async function startRouter(opts: { outDir: string; kit: string; reuseStac
   };
   // As npm start runs them (scripts/start.ts), or ROLES="ingest,enrich route,..." (processes by comma).
   const roles = (process.env.ROLES ?? 'ingest,enrich,route,sink-primary sink-sms sink-search sink-backup,sink-history').split(',').map((r) => r.trim().split(/\s+/));
-  roles.forEach((r, i) =>
-    track(children, process.execPath, ['bin/lead-router.js', 'run', ...r], { env: { ...env, ADMIN_PORT: String(9564 + i), PORT: '3000' }, log: path.join(opts.outDir, `router-${r[0]}.log`) }),
-  );
+  const pids: Record<string, string> = {};
+  roles.forEach((r, i) => {
+    const child = track(children, process.execPath, ['bin/lead-router.js', 'run', ...r], { env: { ...env, ADMIN_PORT: String(9564 + i), PORT: '3000' }, log: path.join(opts.outDir, `router-${r[0]}.log`) });
+    pids[String(child.pid)] = r.join('+');
+  });
+  // Which process was which role: CPU profiles (bench:compare --profile) are named by pid.
+  fs.mkdirSync(path.join(opts.outDir, 'profiles'), { recursive: true });
+  fs.writeFileSync(path.join(opts.outDir, 'profiles', 'roles.json'), JSON.stringify(pids));
   for (let i = 0; i < roles.length; i++) await waitFor(`http://127.0.0.1:${9564 + i}/readyz`, 120_000);
   opts.log(`router ready (${roles.length} processes: ${roles.map((r) => r.join('+')).join(' | ')})`);
   return {
