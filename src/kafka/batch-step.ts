@@ -97,6 +97,12 @@ export interface BatchStepOptions<T> {
   isStopping(): boolean;
   /** Told when work is waiting on a transient failure (readiness shows it). */
   onTransient?(err: unknown): void;
+  /**
+   * Records worked and committed at a time within a fetched batch (default: the whole batch).
+   * After a backlog a fetch holds thousands of records; worked as one, a slow store stretched a
+   * single SMS job past its send window and nothing was texted at all (chaos full run, issue 7).
+   */
+  jobSize?: number;
 }
 
 export type BatchStatus = 'committed' | 'stale' | 'abandoned';
@@ -258,13 +264,20 @@ export function createBatchStep<T>(opts: BatchStepOptions<T>) {
     const timer = metrics.batchSeconds.startTimer({ stage: opts.stage });
     try {
       for (const m of records) ledger.track(m.topic, m.partition, m.offset);
-      const deferred = await work(records, abandon);
-      if (ctl.isStale()) {
-        log.info({ topic: records[0]!.topic, partition: records[0]!.partition }, 'batch went stale; not committing');
-        return 'stale';
+      // Job by job, each committed before the next: progress is kept, and a rebalance or a
+      // shutdown is noticed between jobs instead of after the whole batch.
+      const size = opts.jobSize ?? records.length;
+      for (let start = 0; start < records.length; start += size) {
+        const job = records.slice(start, start + size);
+        if (start > 0 && abandon()) return ctl.isStale() ? 'stale' : 'abandoned';
+        const deferred = await work(job, abandon);
+        if (ctl.isStale()) {
+          log.info({ topic: job[0]!.topic, partition: job[0]!.partition }, 'batch went stale; not committing');
+          return 'stale';
+        }
+        for (const m of job) if (!deferred.has(m.offset)) ledger.done(m.topic, m.partition, m.offset);
+        await commit(ctl.commit);
       }
-      for (const m of records) if (!deferred.has(m.offset)) ledger.done(m.topic, m.partition, m.offset);
-      await commit(ctl.commit);
       timer();
       return 'committed';
     } catch (err) {

@@ -15,6 +15,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
 import { createBatchStep, type BatchStep, type RecordProducer, type StageLogic } from './batch-step.js';
+import { createLiveness } from './liveness.js';
 import { createPipeline } from './pipeline.js';
 import type { Encoder } from './codec.js';
 import type { ProduceLimits } from './produce-limits.js';
@@ -55,13 +56,15 @@ export interface KafkaStageOptions<T> {
    * stages, whose batches wait on destinations. Needs maxPending, the bound on work in flight.
    */
   pipelined?: boolean;
+  /** Records worked and committed at a time within a fetched batch (src/kafka/batch-step.ts). */
+  jobSize?: number;
   /** After a rebalance: deferred work for lost partitions will be redone by their new owner. */
   onRebalance?(): void;
   /** The consumer stopped for good; the process should stop and be restarted. */
   onCrash(err: Error): void;
   /** For tests: when the consumer's last sign of life may be before it counts as stalled. */
   stallAfterMs?: number;
-  /** Out of its consumer group this long counts as a crash (default: 4 session timeouts, at least 2 min). */
+  /** Out of its consumer group, or with no fetch or heartbeat, this long counts as a crash (default: 4 session timeouts, at least 2 min). */
   outOfGroupCrashMs?: number;
   now?: () => number;
 }
@@ -90,18 +93,17 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     },
   });
   let stopping = false;
-  let paused = false;
-  let joined = false;
-  let crashed: string | null = null;
-  let lastSignOfLife = now();
-  let transientSince: number | null = null;
-  let lastTransient = '';
   const stallAfterMs = opts.stallAfterMs ?? Math.max(60_000, opts.sessionTimeoutMs * 2);
-  // Out of its group this long (a rejoin KafkaJS never finishes: seen after a broker restart,
-  // "not the correct coordinator" for 10 minutes while its partitions waited) is a crash: the
-  // process restarts and joins afresh. Longer than a rebalance can legitimately take.
-  const outOfGroupCrashMs = opts.outOfGroupCrashMs ?? Math.max(120_000, opts.sessionTimeoutMs * 4);
-  let outOfGroupSince: number | null = now();
+  const live = createLiveness({
+    now,
+    stallAfterMs,
+    // Longer than a rebalance can legitimately take.
+    crashAfterMs: opts.outOfGroupCrashMs ?? Math.max(120_000, opts.sessionTimeoutMs * 4),
+    onCrash: (reason) => {
+      log.error({ group: opts.groupId }, `${reason}; the stage stops so the process restarts`);
+      opts.onCrash(new Error(reason));
+    },
+  });
 
   const step = createBatchStep<T>({
     stage: opts.name,
@@ -112,15 +114,13 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     poisonTopic: opts.poisonTopic,
     log,
     heartbeatEveryMs: Math.max(500, Math.floor(opts.sessionTimeoutMs / 6)),
+    ...(opts.jobSize ? { jobSize: opts.jobSize } : {}),
     commitOutside: async (offsets) => {
       await consumer.commitOffsets(offsets);
       afterProgress();
     },
     isStopping: () => stopping,
-    onTransient: (err) => {
-      transientSince ??= now();
-      lastTransient = messageOf(err);
-    },
+    onTransient: (err) => live.waiting(messageOf(err)),
   });
 
   const pipeline = opts.pipelined
@@ -128,15 +128,13 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
         stage: opts.name,
         commit: async (offsets) => {
           await consumer.commitOffsets(offsets);
-          lastSignOfLife = now();
-          transientSince = null; // work finishes again: /readyz stops reporting the old wait
+          live.progressed(); // /readyz stops reporting an old wait
         },
         isStopping: () => stopping,
         onProgress: () => afterProgress(),
         onFailed: (err) => {
           log.error({ err: messageOf(err) }, 'a batch failed unexpectedly; the stage stops and its records are read again');
-          crashed = messageOf(err);
-          opts.onCrash(err);
+          live.crashed(messageOf(err), true);
         },
       })
     : null;
@@ -144,15 +142,15 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
 
   const all = () => opts.topics.map((topic) => ({ topic }));
   function afterProgress(): void {
-    lastSignOfLife = now();
+    live.alive();
     if (!opts.maxPending) return;
     const pending = Math.max(step.ledger.pending(), pipeline?.busy() ?? 0);
-    if (!paused && pending >= opts.maxPending) {
-      paused = true;
+    if (!live.paused && pending >= opts.maxPending) {
+      live.setPaused(true);
       consumer.pause(all());
       log.warn({ pending }, 'paused fetching: holding as many records as allowed');
-    } else if (paused && pending < opts.maxPending / 2) {
-      paused = false;
+    } else if (live.paused && pending < opts.maxPending / 2) {
+      live.setPaused(false);
       consumer.resume(all());
       log.info({ pending }, 'resumed fetching');
     }
@@ -183,7 +181,6 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
       if (stopping || payload.isStale()) return; // not resolved: the next owner (or this process restarted) reads it again
       pipeline.accept(records);
       for (const m of batch.messages) payload.resolveOffset(m.offset);
-      lastSignOfLife = now();
       afterProgress();
       return;
     }
@@ -196,7 +193,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
       heartbeat: async () => {
         try {
           await payload.heartbeat();
-          lastSignOfLife = now();
+          live.alive();
         } catch (err) {
           const type = (err as { type?: string }).type ?? '';
           if (['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'].includes(type)) outOfGroup = true;
@@ -213,7 +210,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
         }),
     });
     if (status === 'committed') {
-      transientSince = null;
+      live.progressed();
       // Fetch position only; what is committed came from the ledger above.
       for (const m of batch.messages) payload.resolveOffset(m.offset);
     }
@@ -221,46 +218,29 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   }
 
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    joined = true;
-    outOfGroupSince = null;
-    lastSignOfLife = now();
+    live.joined();
     pipeline?.revoke();
     step.reset();
     opts.onRebalance?.();
-    if (paused) {
-      paused = false;
+    if (live.paused) {
+      live.setPaused(false);
       consumer.resume(all()); // what we held was dropped with the old assignment
     }
     log.info({ assigned: e.payload.memberAssignment }, 'joined group');
   });
   consumer.on(consumer.events.REBALANCING, () => {
-    joined = false;
-    outOfGroupSince ??= now();
+    live.left();
     pipeline?.revoke(); // work in flight must not commit for an assignment that is going away
   });
-  consumer.on(consumer.events.FETCH, () => {
-    lastSignOfLife = now();
-  });
-  consumer.on(consumer.events.HEARTBEAT, () => {
-    lastSignOfLife = now();
-  });
+  consumer.on(consumer.events.FETCH, () => live.alive());
+  consumer.on(consumer.events.HEARTBEAT, () => live.alive());
   consumer.on(consumer.events.CRASH, (e) => {
     const err = e.payload.error ?? new Error('consumer crashed');
     log.error({ err: messageOf(err), restart: e.payload.restart }, 'consumer crashed');
-    joined = false;
-    outOfGroupSince ??= now();
-    if (!e.payload.restart && !stopping) {
-      crashed = messageOf(err);
-      opts.onCrash(err instanceof Error ? err : new Error(String(err)));
-    }
+    live.crashed(messageOf(err), !e.payload.restart);
   });
 
-  const watchdog = setInterval(() => {
-    if (stopping || crashed || outOfGroupSince === null || now() - outOfGroupSince < outOfGroupCrashMs) return;
-    crashed = `not back in its consumer group for ${Math.round((now() - outOfGroupSince) / 1000)} s`;
-    log.error({ group: opts.groupId }, `${crashed}; the stage stops so the process restarts`);
-    opts.onCrash(new Error(crashed));
-  }, 5000);
+  const watchdog = setInterval(() => live.check(), 5000);
   watchdog.unref();
 
   await consumer.connect();
@@ -272,16 +252,11 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     name: opts.name,
     step,
     health() {
-      const problems: string[] = [];
-      if (crashed) problems.push(`consumer crashed: ${crashed}`);
-      else if (!joined) problems.push('not in its consumer group (joining or rebalancing)');
-      const quiet = now() - lastSignOfLife;
-      if (!crashed && !paused && quiet > stallAfterMs) problems.push(`stalled: no fetch or heartbeat for ${Math.round(quiet / 1000)} s`);
-      if (transientSince !== null && now() - transientSince > 5000) problems.push(`waiting since ${new Date(transientSince).toISOString()} on: ${lastTransient}`);
-      return { stage: opts.name, group: opts.groupId, ready: problems.length === 0 && !stopping, problems, paused, pending: step.ledger.pending() };
+      return { stage: opts.name, group: opts.groupId, ready: live.ready, problems: live.problems(), paused: live.paused, pending: step.ledger.pending() };
     },
     async stop() {
       stopping = true;
+      live.stopping();
       clearInterval(watchdog);
       if (pipeline) {
         // Work in flight finishes and commits before the consumer stops: consumer.commitOffsets()

@@ -34,12 +34,15 @@ export interface PipelineOptions {
   /** Finished batches are committed together, at most this often. */
   commitEveryMs?: number;
   /**
-   * A fetched batch is worked on in jobs of at most this many records (default 100): after a
+   * A fetched batch is worked on in jobs of at most this many records (default JOB_SIZE): after a
    * backlog KafkaJS hands over thousands at once, and one job over all of them made every
    * database call and every retry as large as the backlog.
    */
   maxJobRecords?: number;
 }
+
+/** Records per job in deliver stages, pipelined or not. */
+export const JOB_SIZE = 100;
 
 export function createPipeline<T>(step: BatchStep<T>, opts: PipelineOptions) {
   let generation = 0;
@@ -47,7 +50,7 @@ export function createPipeline<T>(step: BatchStep<T>, opts: PipelineOptions) {
   let running = 0; // records in jobs not yet finished, of every generation
   let commitTimer: NodeJS.Timeout | null = null;
   const commitEveryMs = opts.commitEveryMs ?? 50;
-  const maxJobRecords = opts.maxJobRecords ?? 100;
+  const maxJobRecords = opts.maxJobRecords ?? JOB_SIZE;
 
   function scheduleCommit(): void {
     if (commitTimer) return;

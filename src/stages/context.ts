@@ -33,6 +33,8 @@ export interface LeadStageHandler {
   maxPending?: number;
   /** Keep fetching while batches are worked on (deliver stages): src/kafka/pipeline.ts. */
   pipelined?: boolean;
+  /** Records worked and committed at a time within a fetched batch (not pipelined stages). */
+  jobSize?: number;
   onRebalance?(): void;
 }
 
@@ -49,7 +51,7 @@ export function startStage<T>(
   deps: StageDeps,
   spec: StageSpec,
   logic: import('../kafka/batch-step.js').StageLogic<T>,
-  extra: { maxPending?: number; pipelined?: boolean; onRebalance?(): void } = {},
+  extra: { maxPending?: number; pipelined?: boolean; jobSize?: number; onRebalance?(): void } = {},
 ): Promise<RunningStage> {
   if (!spec.group) throw new Error(`stage ${spec.name} has no consumer group`);
   const { env } = deps.config;
@@ -69,6 +71,7 @@ export function startStage<T>(
     fetchMaxWaitMs: env.KAFKA_FETCH_MAX_WAIT_MS,
     ...(extra.maxPending ? { maxPending: extra.maxPending } : {}),
     ...(extra.pipelined ? { pipelined: true } : {}),
+    ...(extra.jobSize ? { jobSize: extra.jobSize } : {}),
     ...(extra.onRebalance ? { onRebalance: extra.onRebalance } : {}),
     onCrash: (err) => deps.onCrash(spec.name, err),
   });

@@ -3,6 +3,7 @@ import type { Sink } from '../sinks/sink.js';
 import type { StageSpec } from '../topology.js';
 import { startLeadStage, type StageDeps } from './context.js';
 import { settle, withEvents } from './outcomes.js';
+import { JOB_SIZE } from '../kafka/pipeline.js';
 
 export function startSinkStage(deps: StageDeps, spec: StageSpec, sink: Sink) {
   return startLeadStage(deps, spec, {
@@ -11,6 +12,9 @@ export function startSinkStage(deps: StageDeps, spec: StageSpec, sink: Sink) {
     // it, which buyers (webhook-id) and the index (_id) absorb but a person being texted does not
     // (chaos runs texted people twice): SMS stages keep the batch in hand, one owner at a time.
     pipelined: sink.kind !== 'sms',
+    // The same job size as pipelined stages (src/kafka/pipeline.ts): an SMS job's store writes
+    // and sends must fit in its send window, however large the fetch after a backlog.
+    jobSize: JOB_SIZE,
     maxPending: deps.config.env.SINK_MAX_IN_FLIGHT,
     async handle(leads) {
       // A Sink answers for each lead; it throws only when it cannot know (its own store is

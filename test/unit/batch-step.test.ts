@@ -74,7 +74,7 @@ function logic(handle: (records: Consumed<Lead>[]) => Promise<RecordResult[]>, d
 
 const forward = async (records: Consumed<Lead>[]): Promise<RecordResult[]> => records.map((r) => ({ outputs: [{ topic: 'out', key: r.value.id, value: r.value }] }));
 
-function step(f: ReturnType<typeof fakes>, l: StageLogic<Lead>, extra: { stopping?: () => boolean; limitBytes?: number } = {}) {
+function step(f: ReturnType<typeof fakes>, l: StageLogic<Lead>, extra: { stopping?: () => boolean; limitBytes?: number; jobSize?: number } = {}) {
   return createBatchStep<Lead>({
     stage: 'test',
     logic: l,
@@ -87,6 +87,7 @@ function step(f: ReturnType<typeof fakes>, l: StageLogic<Lead>, extra: { stoppin
     backoff: { initialMs: 1, maxMs: 5 },
     commitOutside: async (o) => void f.commits.push(o),
     isStopping: extra.stopping ?? (() => false),
+    ...(extra.jobSize ? { jobSize: extra.jobSize } : {}),
   });
 }
 
@@ -98,6 +99,26 @@ test('a batch is handled, its outputs produced, then its offsets committed (next
   assert.equal(status, 'committed');
   assert.deepEqual(topics(f), ['out', 'out']);
   assert.deepEqual(f.commits, [[{ topic: 'in', partition: 0, offset: '7' }]]);
+});
+
+test('with a job size, a large batch is handled and committed job by job', async () => {
+  const f = fakes();
+  const handled: number[] = [];
+  const s = step(f, logic(async (records) => (handled.push(records.length), forward(records))), { jobSize: 100 });
+  const status = await s.processBatch(Array.from({ length: 250 }, (_, i) => raw(i)), f.control);
+  assert.equal(status, 'committed');
+  assert.deepEqual(handled, [100, 100, 50]);
+  assert.deepEqual(f.commits.map((c) => c[0]!.offset), ['100', '200', '250']);
+});
+
+test('with a job size, a rebalance is noticed between jobs: the rest is left to the new owner', async () => {
+  const f = fakes();
+  const handled: number[] = [];
+  const s = step(f, logic(async (records) => (handled.push(records.length), handled.length === 1 && f.makeStale(), forward(records))), { jobSize: 100 });
+  const status = await s.processBatch(Array.from({ length: 250 }, (_, i) => raw(i)), f.control);
+  assert.equal(status, 'stale');
+  assert.deepEqual(handled, [100]);
+  assert.deepEqual(f.commits, []);
 });
 
 test('a poison record goes to the poison topic with context headers; the rest of the batch goes on', async () => {

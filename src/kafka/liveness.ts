@@ -1,0 +1,102 @@
+/**
+ * What a stage's consumer has been up to, and when that means it is stuck: the state behind
+ * /readyz and the watchdog that turns "stuck" into a crash, so the supervisor restarts the process
+ * and it joins its group afresh. Kept apart from the KafkaJS adapter so the rules are tested
+ * with a fake clock.
+ *
+ * Two ways to be stuck, both seen in chaos runs:
+ *   - out of the consumer group for minutes (a rejoin KafkaJS never finishes after a broker
+ *     restart: "not the correct coordinator" for 10 minutes while its partitions waited);
+ *   - no fetch and no heartbeat for minutes while not paused on purpose (a batch in hand, its
+ *     heartbeats answered "the coordinator is not aware of this member", texts undelivered).
+ */
+export interface LivenessOptions {
+  now(): number;
+  /** Quiet this long is reported as stalled (readiness). */
+  stallAfterMs: number;
+  /** Out of the group, or quiet, this long is a crash. */
+  crashAfterMs: number;
+  onCrash(reason: string): void;
+}
+
+export function createLiveness(opts: LivenessOptions) {
+  const { now } = opts;
+  let joined = false;
+  let outOfGroupSince: number | null = now();
+  let lastSignOfLife = now();
+  let paused = false;
+  let crashed: string | null = null;
+  let stopping = false;
+  let transientSince: number | null = null;
+  let lastTransient = '';
+
+  function crash(reason: string): void {
+    crashed = reason;
+    opts.onCrash(reason);
+  }
+
+  return {
+    /** A fetch, a heartbeat, a commit: the consumer is alive. */
+    alive(): void {
+      lastSignOfLife = now();
+    },
+    joined(): void {
+      joined = true;
+      outOfGroupSince = null;
+      lastSignOfLife = now();
+    },
+    left(): void {
+      joined = false;
+      outOfGroupSince ??= now();
+    },
+    /** The consumer crashed; `final` when KafkaJS will not restart it. */
+    crashed(reason: string, final: boolean): void {
+      joined = false;
+      outOfGroupSince ??= now();
+      if (final && !stopping) crash(reason);
+    },
+    setPaused(p: boolean): void {
+      paused = p;
+    },
+    get paused(): boolean {
+      return paused;
+    },
+    get failed(): string | null {
+      return crashed;
+    },
+    stopping(): void {
+      stopping = true;
+    },
+    /** Work waits on a transient failure (a store, the broker): shown once it lasts. */
+    waiting(err: string): void {
+      transientSince ??= now();
+      lastTransient = err;
+    },
+    /** Work finishes again. */
+    progressed(): void {
+      lastSignOfLife = now();
+      transientSince = null;
+    },
+    /** The watchdog's tick: crashes the stage when it is stuck. */
+    check(): void {
+      if (stopping || crashed) return;
+      const quiet = now() - lastSignOfLife;
+      if (!paused && quiet >= opts.crashAfterMs) return crash(`no fetch or heartbeat for ${Math.round(quiet / 1000)} s`);
+      if (outOfGroupSince !== null && now() - outOfGroupSince >= opts.crashAfterMs) crash(`not back in its consumer group for ${Math.round((now() - outOfGroupSince) / 1000)} s`);
+    },
+    problems(): string[] {
+      const problems: string[] = [];
+      if (crashed) problems.push(`consumer crashed: ${crashed}`);
+      else if (!joined) problems.push('not in its consumer group (joining or rebalancing)');
+      const quiet = now() - lastSignOfLife;
+      if (!crashed && !paused && quiet > opts.stallAfterMs) problems.push(`stalled: no fetch or heartbeat for ${Math.round(quiet / 1000)} s`);
+      if (transientSince !== null && now() - transientSince > 5000) problems.push(`waiting since ${new Date(transientSince).toISOString()} on: ${lastTransient}`);
+      return problems;
+    },
+    get ready(): boolean {
+      return !stopping && this.problems().length === 0;
+    },
+  };
+}
+
+export type Liveness = ReturnType<typeof createLiveness>;
