@@ -37,7 +37,7 @@ function lead(overrides: Partial<Lead> = {}): Lead {
 let server: FaultServer;
 const enrichers: Enricher[] = [];
 function enricher(verifier: boolean, extra: Record<string, unknown> = {}): Enricher {
-  const e = createEnricher({ now: () => NOW, ...(verifier ? { verifier: { url: `${server.url}/v1/verify`, budgetMs: 200, ...extra } } : {}) });
+  const e = createEnricher({ now: () => NOW, ...(verifier ? { verifier: { url: `${server.url}/v1/verify`, budgetMs: 2000, ...extra } } : {}) });
   enrichers.push(e);
   return e;
 }
@@ -88,13 +88,15 @@ describe('composed enricher', () => {
   });
 
   it('a verifier slower than the budget costs each batch at most the budget', async () => {
-    server.setMode('slow', 2_000);
+    // A verifier 20 s slow against a 150 ms budget: the batch must not wait for it. The bound is
+    // far from both numbers, so a loaded machine does not make it flaky.
+    server.setMode('slow', 20_000);
     const e = enricher(true, { budgetMs: 150 });
     const t0 = performance.now();
     const results = await e.enrichBatch(Array.from({ length: 20 }, (_, i) => lead({ email: `slow${i}@leadmail.com` })));
     const ms = performance.now() - t0;
-    assert.ok(ms < 600, `took ${ms} ms`);
-    assert.ok(results.every((r) => r.email.status === 'unknown' && r.email.reason === 'verifier_timeout'));
+    assert.ok(ms < 5_000, `took ${ms} ms`);
+    assert.ok(results.every((r) => r.email.status === 'unknown' && r.email.reason === 'verifier_timeout'), JSON.stringify(results.map((r) => r.email.reason)));
     server.setMode('healthy');
   });
 

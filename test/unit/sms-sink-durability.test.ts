@@ -73,7 +73,9 @@ test('a text whose outcome was never learned (crash mid-call) is looked up, not 
   await store.store.recordIntents([{ leadId: l.leadId, phone: l.enrichment!.phone.e164!, provider: 'twilio' }], () => t);
   t += 5_000;
   const { sink: s } = sink(p.adapter, store, { now: () => t });
-  assert.equal((await s.deliver([l]))[0]?.status, 'retry', 'a fresh intent may still be in flight elsewhere: wait');
+  const wait = (await s.deliver([l]))[0] as { status: string; until: number };
+  assert.equal(wait.status, 'defer', 'a fresh intent may still be in flight elsewhere: wait, without using up an attempt');
+  assert.equal(wait.until, t - 5_000 + 31_000, 'until that call is surely over');
   t += 60_000;
   const out = await s.deliver([l]);
   assert.equal(out[0]?.status, 'delivered');
@@ -82,7 +84,7 @@ test('a text whose outcome was never learned (crash mid-call) is looked up, not 
   assert.equal(store.sent.get(l.leadId)?.providerMessageId, 'SM-earlier');
 });
 
-test('... not found → retried, and the next attempt sends once; cannot tell → retry, nothing sent', async () => {
+test('... not found → deferred a second, and the next pass sends once; cannot tell → retry, nothing sent', async () => {
   let t = 2_000_000;
   let lookup: SmsLookupResult = { found: 'unknown', reason: 'provider down' };
   const p = fakeProvider(undefined, () => lookup);
@@ -95,7 +97,7 @@ test('... not found → retried, and the next attempt sends once; cannot tell �
   assert.equal((await s.deliver([l]))[0]?.status, 'retry');
   assert.equal(p.calls.length, 0);
   lookup = { found: false };
-  assert.equal((await s.deliver([l]))[0]?.status, 'retry', 'confirmed not sent: marked failed, sent on the next attempt');
+  assert.equal((await s.deliver([l]))[0]?.status, 'defer', 'confirmed not sent: marked failed, sent on the next pass');
   assert.equal((await s.deliver([l]))[0]?.status, 'delivered');
   assert.equal(p.calls.length, 1);
 });
@@ -157,9 +159,9 @@ test('a text held up past 15 s after its intent is not sent; the lead is retried
   assert.equal((await first)[0]?.status, 'retry');
   assert.equal(calls.length, 0, 'nothing sent on an intent that old: another owner may be sending it');
   t += 1_000;
-  assert.equal((await s.deliver([l]))[0]?.status, 'retry', 'the intent may still be in flight elsewhere: wait');
+  assert.equal((await s.deliver([l]))[0]?.status, 'defer', 'the intent may still be in flight elsewhere: wait');
   t += 30_000;
-  assert.equal((await s.deliver([l]))[0]?.status, 'retry', 'looked up: not sent, recorded as failed');
+  assert.equal((await s.deliver([l]))[0]?.status, 'defer', 'looked up: not sent, recorded as failed');
   assert.equal((await s.deliver([l]))[0]?.status, 'delivered');
   assert.equal(calls.length, 1, 'texted exactly once');
 });

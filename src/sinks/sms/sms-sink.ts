@@ -149,13 +149,16 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
         const k = existing.get(c.lead.leadId);
         if (!k) return undefined;
         return lookups(async () => {
-          if (k === 'taken') return void (outcomes[c.i] = { status: 'retry', error: 'another process took this text over; checked again later' });
+          // Waits of our own making are deferred (leads.sms.deferred), not retried: they are not
+          // the provider failing, and counted as attempts they sent texts to the DLQ after a
+          // backlog (stale → in flight → lookup → take over used up four of eight attempts).
+          if (k === 'taken') return void (outcomes[c.i] = { status: 'defer', until: now + IN_FLIGHT_MS, reason: 'another process took this text over just now; checked once its call is surely over' });
           if (k.state === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `already texted by ${k.provider} (message ${k.providerMessageId ?? 'unknown'})` });
-          if (now - k.intentAt < IN_FLIGHT_MS) return void (outcomes[c.i] = { status: 'retry', error: 'being texted by another process right now, or a moment ago; checked again later' });
+          if (now - k.intentAt < IN_FLIGHT_MS) return void (outcomes[c.i] = { status: 'defer', until: k.intentAt + IN_FLIGHT_MS + 1000, reason: 'being texted by another process right now, or a moment ago; checked once that call is surely over' });
           const r = await resolveUncertain(c, k.provider, k.intentAt);
           if (r === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `texted by ${k.provider} before a crash or timeout (confirmed by lookup)` });
-          // Not sent after all: recorded as failed, so the next attempt claims it afresh.
-          outcomes[c.i] = r === 'not-sent' ? { status: 'retry', error: `${k.provider} confirms the earlier attempt did not send; sending on the next attempt` } : r;
+          // Not sent after all: recorded as failed, so the next pass claims it afresh, at once.
+          outcomes[c.i] = r === 'not-sent' ? { status: 'defer', until: now + 1000, reason: `${k.provider} confirms the earlier attempt did not send; sending again` } : r;
         });
       }),
     );
