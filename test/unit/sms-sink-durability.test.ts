@@ -165,3 +165,19 @@ test('a text held up past 15 s after its intent is not sent; the lead is retried
   assert.equal((await s.deliver([l]))[0]?.status, 'delivered');
   assert.equal(calls.length, 1, 'texted exactly once');
 });
+
+test('the same lead twice in one job (redelivered upstream) is texted once, fresh or after a failed attempt', async () => {
+  const p = fakeProvider();
+  const { sink: s, store } = sink(p.adapter);
+  const l = lead();
+  assert.deepEqual((await s.deliver([l, l])).map((o) => o.status), ['delivered', 'skipped']);
+  assert.equal(p.calls.length, 1);
+
+  // A failed intent, and two copies back together: one takes it over, one text.
+  const l2 = lead();
+  await store.store.claimPhones([{ phone: l2.enrichment!.phone.e164!, leadId: l2.leadId }], Date.now(), 86_400_000);
+  const { intentAt } = await store.store.recordIntents([{ leadId: l2.leadId, phone: l2.enrichment!.phone.e164!, provider: 'twilio' }], Date.now);
+  await store.store.markFailed([{ leadId: l2.leadId, phone: l2.enrichment!.phone.e164!, provider: 'twilio', intentAt }]);
+  assert.deepEqual((await s.deliver([l2, l2])).map((o) => o.status), ['delivered', 'skipped']);
+  assert.equal(p.calls.length, 2);
+});

@@ -8,6 +8,7 @@
  *   sms_texts   _id = leadId: { phone, provider, state, intentAt }  the intent, recorded before
  *               the call; "failed" when the provider certainly did not take it
  *   sms_sent    _id = leadId: { phone, provider, providerMessageId, sentAt }  the provider took it
+ *   sms_takeovers _id = leadId@intentAt#n of a failed intent: who took it over (first insert wins)
  * A text whose intent is "sending" with no sms_sent record is uncertain (a crash or a timeout
  * mid-call): the provider is asked (adapter lookup) before anything is sent again.
  *
@@ -81,6 +82,8 @@ export interface SentStore {
 
 /** Long: a retry issued while the first attempt still runs would double the work (see src/history/store.ts). */
 const OP_TIMEOUT_MS = 60_000;
+/** A takeover claim whose intent is still failed this long after: its taker died; the next may try. */
+const TAKEOVER_CLAIM_MS = 120_000;
 /** Calls at once: the MongoDB client's pool is 8 (src/history/store.ts), shared with caps and the ledger. */
 const POOL_SIZE = 6;
 
@@ -145,8 +148,24 @@ export async function openSentStore(db: Db): Promise<SentStore> {
   const intents: Collection<IntentDoc> = db.collection('sms_texts');
   const sent: Collection<SentDoc> = db.collection('sms_sent');
   const phones: Collection<PhoneClaim> = db.collection('sms_phones');
+  const takeovers: Collection<{ _id: string; at: number }> = db.collection('sms_takeovers');
   await sent.createIndex({ providerMessageId: 1, provider: 1 }, { name: 'provider_message' });
   await sent.createIndex({ phone: 1, sentAt: -1 }, { name: 'phone_sent' });
+
+  /**
+   * One winner per failed intent. A winner that died before writing its intent leaves its claim
+   * behind, the intent still failed: after TAKEOVER_CLAIM_MS the next claim number is open.
+   */
+  async function winTakeover(id: string, clock: () => number): Promise<boolean> {
+    for (let k = 1; k <= 5; k++) {
+      const at = clock();
+      const lost = await insertAll(takeovers, 1, () => ({ _id: `${id}#${k}`, at }));
+      if (lost.size === 0) return true;
+      const claim = await call('read', () => takeovers.findOne({ _id: `${id}#${k}` }));
+      if (claim && at - claim.at < TAKEOVER_CLAIM_MS) return false;
+    }
+    return false;
+  }
 
   async function recordOf(leadId: string): Promise<TextRecord | null> {
     const [s, i] = await Promise.all([call('read', () => sent.findOne({ _id: leadId })), call('read', () => intents.findOne({ _id: leadId }))]);
@@ -163,9 +182,9 @@ export async function openSentStore(db: Db): Promise<SentStore> {
           const holder = await call('read', () => phones.findOne({ _id: claim.phone }));
           if (!holder || holder.leadId === claim.leadId) return; // ours already (a redelivery), or just released
           if (holder.at >= now - windowMs) return void lost.set(claim.phone, holder.leadId);
-          // Expired: take it over only from exactly what we read, so two takers cannot both win.
-          const res = await call('phone takeover', () => phones.updateOne({ _id: claim.phone, leadId: holder.leadId, at: holder.at }, { $set: { leadId: claim.leadId, at: now } }));
-          if (res.modifiedCount === 0) lost.set(claim.phone, (await call('read', () => phones.findOne({ _id: claim.phone })))?.leadId ?? 'another lead');
+          // Expired: one taker per expired claim, decided by a unique insert (see winTakeover).
+          if (!(await winTakeover(`${claim.phone}@${holder.at}`, () => now))) return void lost.set(claim.phone, 'another lead');
+          await call('phone takeover', () => phones.updateOne({ _id: claim.phone }, { $set: { leadId: claim.leadId, at: now } }));
         });
         return lost;
       }),
@@ -181,9 +200,12 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         await each([...dups].map((i) => list[i]!), async (t) => {
           const record = await recordOf(t.leadId);
           if (record?.state !== 'failed') return void (record && existing.set(t.leadId, record));
-          // Certainly not sent before: this provider takes it over, unless another process just did.
-          const res = await call('intent takeover', () => intents.updateOne({ _id: t.leadId, state: 'failed' }, { $set: { provider: t.provider, state: 'sending', intentAt: stamp() } }));
-          if (res.modifiedCount === 0) existing.set(t.leadId, 'taken');
+          // Certainly not sent before: this provider takes it over, unless another process just
+          // did. Who takes over that failed intent is decided by a unique insert, not by a
+          // conditional update: on FerretDB 1.x that is a read then a write, and two takers both
+          // "won" it and both sent the text.
+          if (!(await winTakeover(`${t.leadId}@${record.intentAt}`, clock))) return void existing.set(t.leadId, 'taken');
+          await call('intent takeover', () => intents.updateOne({ _id: t.leadId }, { $set: { provider: t.provider, state: 'sending', intentAt: stamp() } }));
         });
         return { existing, intentAt: first ?? clock() };
       }),

@@ -122,9 +122,18 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     // One person, one text per window: within this batch first (batch order decides which of two
     // leads for one person goes first), then against every process.
     const firstInBatch = new Map<string, string>();
+    const leadsInBatch = new Set<string>();
     const unique = candidates.filter((c) => {
+      // The same lead twice in one job (an upstream stage redelivered it after a crash): one copy
+      // is handled. Two copies taking over one failed intent together both "won" on FerretDB and
+      // both were sent (chaos: 10 people texted twice); the first copy carries the lead on.
+      if (leadsInBatch.has(c.lead.leadId)) {
+        outcomes[c.i] = { status: 'skipped', as: 'duplicate', reason: 'the same lead twice in one batch (redelivered upstream): handled once' };
+        return false;
+      }
+      leadsInBatch.add(c.lead.leadId);
       const earlier = firstInBatch.get(c.to);
-      if (earlier && earlier !== c.lead.leadId) {
+      if (earlier) {
         outcomes[c.i] = { status: 'skipped', as: 'duplicate', reason: `duplicate of lead ${earlier}: phone texted within the dedup window` };
         return false;
       }

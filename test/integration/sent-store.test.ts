@@ -1,0 +1,35 @@
+/**
+ * The SMS sent-texts store on the real MongoDB-wire server (FerretDB on PostgreSQL): the rules
+ * that keep a person from being texted twice must hold there, where a conditional update is a
+ * read then a write. Many processes taking over one failed intent at once: exactly one wins.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { MongoClient } from 'mongodb';
+import { openSentStore, type SentStore } from '../../src/sinks/sms/sent-store.js';
+import { MONGO_SERVER } from './harness.js';
+
+const clients: MongoClient[] = [];
+let stores: SentStore[] = [];
+
+before(async () => {
+  const db = `sent_store_${Date.now().toString(36)}`;
+  // Separate clients, as separate sink processes would have.
+  for (let i = 0; i < 6; i++) clients.push(await new MongoClient(`${MONGO_SERVER}/${db}`, { maxPoolSize: 8, serverSelectionTimeoutMS: 5000 }).connect());
+  stores = await Promise.all(clients.map((c) => openSentStore(c.db())));
+});
+after(async () => {
+  await clients[0]?.db().dropDatabase().catch(() => undefined);
+  await Promise.all(clients.map((c) => c.close()));
+});
+
+test('a failed intent taken over by six processes at once, twenty times: exactly one takes it each time', async () => {
+  for (let round = 0; round < 20; round++) {
+    const text = { leadId: `lead-${round}`, phone: `+1415555${String(round).padStart(4, '0')}`, provider: 'twilio' };
+    const { intentAt } = await stores[0]!.recordIntents([text], Date.now);
+    await stores[0]!.markFailed([{ ...text, intentAt }]);
+    const results = await Promise.all(stores.map((s, i) => s.recordIntents([{ ...text, provider: `p${i}` }], Date.now)));
+    const winners = results.filter((r) => !r.existing.has(text.leadId));
+    assert.equal(winners.length, 1, `round ${round}: ${winners.length} processes took the text over`);
+  }
+});
