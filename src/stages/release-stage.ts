@@ -22,7 +22,18 @@ export function startReleaseStage(deps: StageDeps, spec: StageSpec) {
       return [
         { topic, key: destinationKey(destination, lead.value), value: { ...lead.value, delivery: { ...delivery, nextAttemptAt: null } } },
         ...eventOutputs(deps.topology.topics.events, [
-          { leadId: lead.value.leadId, type: 'released', at: deps.now(), stage: spec.name, destination: delivery.destination, attempt: delivery.attempt, discriminator: String(delivery.nextAttemptAt) },
+          {
+            leadId: lead.value.leadId,
+            type: 'released',
+            at: deps.now(),
+            stage: spec.name,
+            destination: delivery.destination,
+            attempt: delivery.attempt,
+            // Which hold this ends: a text can be held more than once (quiet hours, then a wait
+            // for a call in flight elsewhere), and each release is its own event.
+            ...(delivery.nextAttemptAt !== null ? { detail: `held until ${new Date(delivery.nextAttemptAt).toISOString()}` } : {}),
+            discriminator: String(delivery.nextAttemptAt),
+          },
         ]),
       ];
     },
