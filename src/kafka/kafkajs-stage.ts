@@ -49,6 +49,8 @@ export interface KafkaStageOptions<T> {
   partitionsConsumedConcurrently: number;
   sessionTimeoutMs: number;
   fetchMaxWaitMs: number;
+  /** Bytes a fetch waits for (up to fetchMaxWaitMs) before returning: larger batches, fewer requests. Default 1. */
+  fetchMinBytes?: number;
   /** Pause fetching while this many records are unfinished (deferred, or in flight when pipelined). */
   maxPending?: number;
   /**
@@ -78,6 +80,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     heartbeatInterval: Math.max(500, Math.floor(opts.sessionTimeoutMs / 10)),
     rebalanceTimeout: Math.max(60_000, opts.sessionTimeoutMs * 2),
     maxWaitTimeInMs: opts.fetchMaxWaitMs,
+    minBytes: opts.fetchMinBytes ?? 1,
     allowAutoTopicCreation: false,
     // A broker away for a while (killed, restarting, a leader moving) exhausts KafkaJS's retries
     // and, by default, stops the consumer for good. Restart it instead: the outage is waited out
@@ -93,6 +96,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     },
   });
   let stopping = false;
+  const commitsInFlight = new Set<Promise<unknown>>();
   const stallAfterMs = opts.stallAfterMs ?? Math.max(60_000, opts.sessionTimeoutMs * 2);
   const live = createLiveness({
     now,
@@ -201,13 +205,22 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
         }
       },
       isStale: () => outOfGroup || payload.isStale(),
-      commit: (offsets) =>
-        payload.commitOffsetsIfNecessary({
+      commit: (offsets) => {
+        const sent = payload.commitOffsetsIfNecessary({
           topics: [...new Set(offsets.map((o) => o.topic))].map((topic) => ({
             topic,
             partitions: offsets.filter((o) => o.topic === topic).map(({ partition, offset }) => ({ partition, offset })),
           })),
-        }),
+        });
+        // Not waited for: the next fetch need not wait a commit's round trip (one per hop per
+        // batch, issue 11). Commits still go out in order, after their outputs were acknowledged,
+        // on the coordinator's one connection; a failed one means re-reading, as before. Waited
+        // for while stopping, so the last commit lands before the group is left.
+        const tracked = sent.catch((err: unknown) => log.warn({ err: messageOf(err) }, 'commit failed; offsets will be re-read after the rebalance'));
+        commitsInFlight.add(tracked);
+        void tracked.finally(() => commitsInFlight.delete(tracked));
+        return stopping ? sent : Promise.resolve();
+      },
     });
     if (status === 'committed') {
       live.progressed();
@@ -264,7 +277,9 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
         consumer.pause(all());
         await pipeline.drain();
       }
-      // stop() waits for the batch in hand, which commits itself before it returns.
+      // stop() waits for the batch in hand, which commits itself before it returns; commits
+      // sent earlier land before the group is left.
+      await Promise.all(commitsInFlight);
       await consumer.stop();
       await step.settled();
       await consumer.disconnect();
