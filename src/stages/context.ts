@@ -51,7 +51,7 @@ export function startStage<T>(
   deps: StageDeps,
   spec: StageSpec,
   logic: import('../kafka/batch-step.js').StageLogic<T>,
-  extra: { maxPending?: number; pipelined?: boolean; jobSize?: number; onRebalance?(): void } = {},
+  extra: { maxPending?: number; pipelined?: boolean; jobSize?: number; fetch?: { minBytes: number; maxWaitMs: number }; onRebalance?(): void } = {},
 ): Promise<RunningStage> {
   if (!spec.group) throw new Error(`stage ${spec.name} has no consumer group`);
   const { env } = deps.config;
@@ -68,7 +68,8 @@ export function startStage<T>(
     poisonTopic: deps.topology.topics.poison,
     partitionsConsumedConcurrently: env.PARTITIONS_CONCURRENTLY,
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
-    fetchMaxWaitMs: env.KAFKA_FETCH_MAX_WAIT_MS,
+    fetchMaxWaitMs: extra.fetch?.maxWaitMs ?? env.KAFKA_FETCH_MAX_WAIT_MS,
+    fetchMinBytes: extra.fetch?.minBytes ?? env.KAFKA_FETCH_MIN_BYTES,
     ...(extra.maxPending ? { maxPending: extra.maxPending } : {}),
     ...(extra.pipelined ? { pipelined: true } : {}),
     ...(extra.jobSize ? { jobSize: extra.jobSize } : {}),
