@@ -74,7 +74,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   const admin: Admin = kafka.admin();
   await step(`Kafka at ${env.KAFKA_BROKERS}`, () => admin.connect());
   const limits = await step('reading the broker\'s produce limits', () => readProduceLimits(admin, topology.allTopics.map((t) => t.name), env.PRODUCE_MAX_RECORDS));
-  const producer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => createDurableProducer(kafka, limits, log));
+  const producer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => createDurableProducer(kafka, limits, log, env.PRODUCER_LANES));
   const deps: StageDeps = { config, topology, kafka, producer, encoder, leadCodec, limits, log, now, onCrash: opts.onCrash };
   const resources = createResources({ config, topology, kafka, log, now, eventsCodec, optOutCodec });
 

@@ -3,18 +3,18 @@
  * everything that touches its API lives in src/kafka so that a move to
  * @confluentinc/kafka-javascript or @platformatic/kafka stays local.
  */
-import kafkajs, { type Admin, type ITopicConfig, type Kafka as KafkaClient, type Producer } from 'kafkajs';
+import kafkajs, { type Admin, type ITopicConfig, type Kafka as KafkaClient } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Env } from '../config.js';
 import { RetriableError, messageOf } from '../errors.js';
-import { metrics } from '../metrics.js';
 import type { TopicSpec } from '../topology.js';
-import { RecordTooLargeError, type RecordProducer } from './batch-step.js';
-import { budgetFor, DEFAULT_MAX_BATCH_BYTES, recordBytes, type EncodedRecord, type ProduceLimits } from './produce-limits.js';
+import { RecordTooLargeError } from './batch-step.js';
+import { DEFAULT_MAX_BATCH_BYTES, type ProduceLimits } from './produce-limits.js';
+export { createDurableProducer, type DurableProducer } from './durable-producer.js';
 
 export type { Kafka, Producer, Admin } from 'kafkajs';
 // KafkaJS is CommonJS: Node's ESM loader sees only some of its named exports.
-const { ConfigResourceTypes, Kafka, logLevel, Partitioners } = kafkajs;
+const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
 
 export function createKafka(env: Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>, log: Logger, clientSuffix = ''): KafkaClient {
   const child = log.child({ component: 'kafkajs' });
@@ -35,123 +35,7 @@ export function createKafka(env: Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>,
   });
 }
 
-/**
- * acks=all, idempotent: a record the broker acknowledged is not lost or duplicated by retries.
- * An idempotent producer must not limit its retries (KafkaJS warns, rightly: a give-up between
- * two in-flight requests can reorder or duplicate them), so a send waits out a broker outage;
- * callers that answer someone (ingest) put their own deadline around it.
- */
-function newIdempotentProducer(kafka: KafkaClient): Producer {
-  // The default (murmur2, Java-compatible) partitioner, chosen explicitly: keys land where
-  // Java and librdkafka clients would put them.
-  return kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
-  });
-}
-
-/** Errors after which KafkaJS's idempotent producer never recovers on its own (its sequence state is stale). */
-const FATAL_IDEMPOTENCE = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'DUPLICATE_SEQUENCE_NUMBER']);
-
-export interface DurableProducer extends RecordProducer {
-  disconnect(): Promise<void>;
-}
-
-/**
- * The process's one producer, as the batch step and ingest use it:
- *   - one request in flight at a time, with everything queued meanwhile sent together (up to the
- *     broker's limit) in the next: KafkaJS's idempotent producer desynchronises its sequence
- *     numbers when sends to a partition overlap (tulios/kafkajs#598), and coalescing turns many
- *     small sends into few larger ones anyway;
- *   - after a broker loses the producer's state (a broker killed and restarted), KafkaJS answers
- *     OUT_OF_ORDER_SEQUENCE_NUMBER forever: the producer is replaced by a fresh one (a new producer
- *     id) and the send is retried (at-least-once: a record of the failed request may be written twice).
- */
-export async function createDurableProducer(kafka: KafkaClient, limits: ProduceLimits, log: Logger): Promise<DurableProducer> {
-  let producer = newIdempotentProducer(kafka);
-  await producer.connect();
-  type Pending = { records: EncodedRecord[]; resolve: () => void; reject: (err: Error) => void };
-  const queue: Pending[] = [];
-  let pumping = false;
-
-  async function replaceProducer(reason: string): Promise<void> {
-    const old = producer;
-    producer = newIdempotentProducer(kafka);
-    log.warn({ reason }, 'idempotent producer state lost at the broker; replaced it with a fresh producer');
-    void old.disconnect().catch(() => undefined);
-    await producer.connect();
-  }
-
-  async function sendNow(records: EncodedRecord[]): Promise<void> {
-    const byTopic = new Map<string, { key: string | Buffer | null; value: Buffer; headers?: Record<string, string> }[]>();
-    for (const r of records) {
-      const list = byTopic.get(r.topic) ?? [];
-      list.push({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) });
-      byTopic.set(r.topic, list);
-    }
-    const timer = metrics.produceSeconds.startTimer();
-    try {
-      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-      timer();
-      metrics.produceRecords.inc(records.length);
-    } catch (err) {
-      const type = (err as { type?: string }).type ?? (err as { cause?: { type?: string } }).cause?.type ?? '';
-      if (FATAL_IDEMPOTENCE.has(type)) {
-        await replaceProducer(type).catch((e: unknown) => log.warn({ err: messageOf(e) }, 'could not connect the fresh producer yet'));
-        throw new RetriableError(`producer state lost (${type}); retrying with a fresh producer`, { cause: err });
-      }
-      throw classifyProduceError(err);
-    }
-  }
-
-  async function pump(): Promise<void> {
-    if (pumping) return;
-    pumping = true;
-    try {
-      while (queue.length > 0) {
-        // Take queued sends while they fit one request; the first is taken whatever its size.
-        const taken: Pending[] = [queue.shift()!];
-        let bytes = taken[0]!.records.reduce((n, r) => n + recordBytes(r), 0);
-        let budget = Math.min(...taken[0]!.records.map((r) => budgetFor(limits, r.topic)));
-        let count = taken[0]!.records.length;
-        while (queue.length > 0) {
-          const next = queue[0]!;
-          const nextBytes = next.records.reduce((n, r) => n + recordBytes(r), 0);
-          const nextBudget = Math.min(budget, ...next.records.map((r) => budgetFor(limits, r.topic)));
-          if (bytes + nextBytes > nextBudget || count + next.records.length > limits.maxRecords) break;
-          taken.push(queue.shift()!);
-          bytes += nextBytes;
-          budget = nextBudget;
-          count += next.records.length;
-        }
-        try {
-          await sendNow(taken.flatMap((p) => p.records));
-          for (const p of taken) p.resolve();
-        } catch (err) {
-          for (const p of taken) p.reject(err as Error);
-        }
-      }
-    } finally {
-      pumping = false;
-    }
-  }
-
-  return {
-    send(records) {
-      if (records.length === 0) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ records, resolve, reject });
-        void pump();
-      });
-    },
-    disconnect: () => producer.disconnect(),
-  };
-}
-
-function classifyProduceError(err: unknown): Error {
+export function classifyProduceError(err: unknown): Error {
   const e = err as { type?: string; retriable?: boolean; name?: string; cause?: { type?: string } };
   const type = e.type ?? e.cause?.type;
   if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return new RecordTooLargeError(messageOf(err));
