@@ -24,6 +24,7 @@ import { connectMongo } from '../src/history/store.js';
 import { hopsSince } from './bench/hops.js';
 import { kafkaCeiling } from './bench/kafka-ceiling.js';
 import { summarizeProfiles } from './bench/profiles.js';
+import { stageTimes } from './bench/stage-times.js';
 import { startQueue, startRouter, type Side } from './bench/sides.js';
 
 const args = process.argv.slice(2);
@@ -77,14 +78,15 @@ try {
   if (only !== 'queue') {
     const mongoUrl = reuseStack ? `mongodb://127.0.0.1:27017/bench_${Date.now().toString(36)}` : 'mongodb://127.0.0.1:27017/leadrouter';
     const profileDir = path.join(outDir, 'profiles');
-    const env: NodeJS.ProcessEnv = { MONGO_URL: mongoUrl, ...(profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}) };
-    const router = await startRouter({ outDir, kit, reuseStack, apiKey: DEV_VENDOR_KEYS.dev1, env, log });
+    // --cpu-prof is refused in NODE_OPTIONS: given to each role's node directly.
+    const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const router = await startRouter({ outDir, kit, reuseStack, apiKey: DEV_VENDOR_KEYS.dev1, env: { MONGO_URL: mongoUrl }, nodeArgs, log });
     const history = await connectMongo(mongoUrl);
     try {
       results.router = await runSide(router, async (rate, since) => {
         // The history sink writes a moment behind the deliveries: give it a few seconds.
         await new Promise((r) => setTimeout(r, 5000));
-        const lines = await hopsSince(history, since).catch((err: Error) => [`hops not read: ${err.message}`]);
+        const lines = [...(await hopsSince(history, since).catch((err: Error) => [`hops not read: ${err.message}`])), ...(await stageTimes([9564, 9565, 9566, 9567, 9568]))];
         for (const l of lines) log(`  ${l}`);
         fs.writeFileSync(path.join(outDir, `router-${rate}-hops.txt`), `${lines.join('\n')}\n`);
       });
