@@ -41,10 +41,6 @@ const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
 const value = (name: string, def: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : def);
 const short = flag('--short');
-// npm test only, while issue 7 is open: a person texted twice is reported loudly (with the
-// lead's history) but does not fail the run. Every other check still does; the full run does not
-// take this flag.
-const tolerateDoubleTexts = flag('--tolerate-double-texts');
 const cluster = flag('--cluster');
 // A stack of its own on other ports (always with --cluster): leaves the everyday stack alone.
 const ownStack = cluster || flag('--own-stack');
@@ -276,8 +272,6 @@ for (const phone of report.textedTwice.slice(0, 5)) {
 if (history.incomplete.length > 0) say(`history incomplete, first few: ${JSON.stringify(history.incomplete.slice(0, 5))}`);
 fs.mkdirSync('bench-results', { recursive: true });
 fs.writeFileSync(path.join('bench-results', `chaos-${cluster ? 'cluster' : 'single'}-${run}.json`), JSON.stringify({ leads, rate, cluster, line, report: { ...report, lost: { buyer: report.lost.buyer.length, sms: report.lost.sms.length, search: report.lost.search.length } }, faults, restarts, history: { incomplete: history.incomplete.length, duplicateEvents: history.duplicateEvents } }, null, 2));
-const doubleTextsFail = report.textedTwice.length > 0 && !tolerateDoubleTexts;
-const failed = lost > 0 || doubleTextsFail || history.incomplete.length > 0 || history.duplicateEvents > 0 || report.duplicatesWithOtherKey > 0;
-if (report.textedTwice.length > 0 && tolerateDoubleTexts) say(`KNOWN ISSUE (issue 7, open): ${report.textedTwice.length} people texted twice; tolerated by --tolerate-double-texts (npm test only). The full run fails on it.`);
-say(failed ? 'FAILED' : report.textedTwice.length > 0 ? 'passed, except the known issue above: nothing lost, every history complete' : 'passed: nothing lost, nobody texted twice, every history complete');
+const failed = lost > 0 || report.textedTwice.length > 0 || history.incomplete.length > 0 || history.duplicateEvents > 0 || report.duplicatesWithOtherKey > 0;
+say(failed ? 'FAILED' : 'passed: nothing lost, nobody texted twice, every history complete');
 process.exit(failed ? 1 : 0);
