@@ -110,7 +110,7 @@ export async function startHarness(name: string, overrides: HarnessOptions = {})
     ...Object.fromEntries(Object.entries(VENDOR_KEYS).filter(([v]) => v !== DEV_VENDOR).map(([v, key]) => [v, { keys: [{ id: key.split('_')[1], hash: hashCredential(DEV_PEPPER, key) }] }])),
   };
   router.retry = { baseDelayMs: 300, maxDelayMs: 2000, maxAttempts: 4, maxAgeMs: 600_000, ...overrides.retry };
-  const allDay = { start: '00:00', end: '23:59' };
+  const allDay = { start: '00:00', end: '24:00' }; // end is exclusive: 23:59 deferred a test run in the day's last minute
   router.smsPolicy = { ...(router.smsPolicy ?? {}), quietHours: { US: allDay, UK: allDay }, ...overrides.smsPolicy };
   // Every process of this run moves its clock when the test rewrites this file (quiet hours).
   await overrides.router?.(router, sandbox);

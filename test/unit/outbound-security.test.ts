@@ -130,7 +130,7 @@ describe('SMS abuse guard in the sink', () => {
       eligible: smsEligibility,
       sent: noSent,
       circuit: new ProviderCircuit(5, 1000, Date.now),
-      quietHours: { US: { start: '00:00', end: '23:59' }, UK: { start: '00:00', end: '23:59' } } as never,
+      quietHours: { US: { start: '00:00', end: '24:00' }, UK: { start: '00:00', end: '24:00' } } as never,
       dedupWindowMs: 0,
       now: Date.now,
     });
