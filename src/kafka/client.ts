@@ -6,9 +6,7 @@
 import kafkajs, { type Admin, type ITopicConfig, type Kafka as KafkaClient } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Env } from '../config.js';
-import { RetriableError, messageOf } from '../errors.js';
 import type { TopicSpec } from '../topology.js';
-import { RecordTooLargeError } from './batch-step.js';
 import { DEFAULT_MAX_BATCH_BYTES, type ProduceLimits } from './produce-limits.js';
 export { createDurableProducer, type DurableProducer } from './durable-producer.js';
 
@@ -33,15 +31,6 @@ export function createKafka(env: Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>,
       else child.warn(extra, message);
     },
   });
-}
-
-export function classifyProduceError(err: unknown): Error {
-  const e = err as { type?: string; retriable?: boolean; name?: string; cause?: { type?: string } };
-  const type = e.type ?? e.cause?.type;
-  if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return new RecordTooLargeError(messageOf(err));
-  // Leadership moves, a broker restarting, a disconnected socket: all pass with time.
-  if (e.retriable || /Connection|disconnect|leader|timeout|ECONN|not enough replicas/i.test(messageOf(err))) return new RetriableError(messageOf(err), { cause: err });
-  return err instanceof Error ? err : new Error(String(err));
 }
 
 /**

@@ -20,8 +20,7 @@ import kafkajs, { type Kafka as KafkaClient, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { RetriableError, messageOf } from '../errors.js';
 import { metrics } from '../metrics.js';
-import type { RecordProducer } from './batch-step.js';
-import { classifyProduceError } from './client.js';
+import { RecordTooLargeError, type RecordProducer } from './batch-step.js';
 import { budgetFor, recordBytes, type EncodedRecord, type ProduceLimits } from './produce-limits.js';
 
 const { Partitioners } = kafkajs;
@@ -141,4 +140,13 @@ export async function createDurableProducer(kafka: KafkaClient, limits: ProduceL
     },
     disconnect: async () => void (await Promise.all(all.map((l) => l.producer.disconnect()))),
   };
+}
+
+function classifyProduceError(err: unknown): Error {
+  const e = err as { type?: string; retriable?: boolean; name?: string; cause?: { type?: string } };
+  const type = e.type ?? e.cause?.type;
+  if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return new RecordTooLargeError(messageOf(err));
+  // Leadership moves, a broker restarting, a disconnected socket: all pass with time.
+  if (e.retriable || /Connection|disconnect|leader|timeout|ECONN|not enough replicas/i.test(messageOf(err))) return new RetriableError(messageOf(err), { cause: err });
+  return err instanceof Error ? err : new Error(String(err));
 }
