@@ -29,6 +29,7 @@ export const metrics = {
   deliveryLatency: histogram('leadrouter_delivery_latency_seconds', 'Time from ingest accepting a lead (receivedAt) to its delivery, per destination.', ['destination'], LATENCY_BUCKETS),
   produceSeconds: histogram('leadrouter_produce_duration_seconds', 'Time for one produce request to be acknowledged by all in-sync replicas (acks=all).', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]),
   produceRecords: counter('leadrouter_produce_records_total', 'Records produced (acknowledged).', []),
+  produceResends: counter('leadrouter_produce_resends_total', 'Sends KafkaJS acknowledged without some of their partitions, whose records were sent again (leadership moved mid-send).', []),
   consumerLag: gauge('leadrouter_consumer_lag_records', 'Records on a partition not yet committed by the group (high watermark - committed offset).', ['group', 'topic', 'partition']),
   oldestWaiting: gauge('leadrouter_consumer_oldest_waiting_seconds', 'How long the group has had records waiting without its commit point moving (a lower bound of the oldest unprocessed lead\'s age).', ['group']),
   circuitOpen: gauge('leadrouter_sms_provider_circuit_open', '1 while a provider\'s circuit is open (it is skipped, texts fall back).', ['provider']),

@@ -15,6 +15,9 @@
  *     OUT_OF_ORDER_SEQUENCE_NUMBER forever: that lane's producer is replaced by a fresh one (a new
  *     producer id) and the send is retried (at-least-once: a record of the failed request may be
  *     written twice).
+ *   - KafkaJS 2.2.4 can resolve a send without sending part of it (see `unsentMessages`), which
+ *     lost a lead's `received` history event in a three-broker chaos run. Every send is checked
+ *     against the partitions the broker acknowledged and what was skipped is sent again.
  */
 import kafkajs, { type Kafka as KafkaClient, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -24,6 +27,45 @@ import { RecordTooLargeError, type RecordProducer } from './batch-step.js';
 import { budgetFor, recordBytes, type EncodedRecord, type ProduceLimits } from './produce-limits.js';
 
 const { Partitioners } = kafkajs;
+
+type Message = { key: string | Buffer | null; value: Buffer; headers?: Record<string, string> };
+type TopicMessages = { topic: string; messages: Message[] };
+type Acknowledged = { topicName: string; partition: number }[];
+
+/**
+ * The partition KafkaJS chose for each message at its latest attempt: it calls the partitioner
+ * for every message on every attempt, with our own message objects.
+ */
+const partitionOf = new WeakMap<object, number>();
+
+/** The default (murmur2, Java-compatible) partitioner, remembering each message's partition. */
+function recordingPartitioner() {
+  const murmur2 = Partitioners.DefaultPartitioner();
+  return (args: Parameters<ReturnType<typeof Partitioners.DefaultPartitioner>>[0]) => {
+    const partition = murmur2(args);
+    partitionOf.set(args.message, partition);
+    return partition;
+  };
+}
+
+/**
+ * The messages of a resolved send whose partition the answer does not acknowledge.
+ *
+ * Why: KafkaJS (2.2.4, sendMessages.js) keeps the answers of one send per broker across its
+ * retries and re-sends only to brokers without an answer. When a broker fails and a partition's
+ * leadership moves to a broker that has already answered for other partitions, that partition's
+ * messages are never sent, and the send resolves (tulios/kafkajs#1798, unmerged). With acks=all
+ * a partition in the answer is durably written; one missing from it was not written at all.
+ */
+export function unsentMessages(sent: TopicMessages[], acknowledged: Acknowledged): TopicMessages[] {
+  const acked = new Set(acknowledged.map((a) => `${a.topicName}\u0000${a.partition}`));
+  return sent
+    .map(({ topic, messages }) => ({ topic, messages: messages.filter((m) => !acked.has(`${topic}\u0000${partitionOf.get(m) ?? -1}`)) }))
+    .filter((t) => t.messages.length > 0);
+}
+
+/** Re-sends of skipped messages before the send is failed (and retried whole by its caller). */
+const MAX_RESENDS = 10;
 
 /** Errors after which KafkaJS's idempotent producer never recovers on its own (its sequence state is stale). */
 const FATAL_IDEMPOTENCE = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'DUPLICATE_SEQUENCE_NUMBER']);
@@ -45,7 +87,7 @@ function newIdempotentProducer(kafka: KafkaClient): Producer {
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: recordingPartitioner,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
   });
 }
@@ -70,7 +112,7 @@ export async function createDurableProducer(kafka: KafkaClient, limits: ProduceL
   }
 
   async function sendNow(lane: Lane, records: EncodedRecord[]): Promise<void> {
-    const byTopic = new Map<string, { key: string | Buffer | null; value: Buffer; headers?: Record<string, string> }[]>();
+    const byTopic = new Map<string, Message[]>();
     for (const r of records) {
       const list = byTopic.get(r.topic) ?? [];
       list.push({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) });
@@ -78,7 +120,16 @@ export async function createDurableProducer(kafka: KafkaClient, limits: ProduceL
     }
     const timer = metrics.produceSeconds.startTimer();
     try {
-      await lane.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      let unsent: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+      for (let resend = 0; unsent.length > 0; resend++) {
+        if (resend > MAX_RESENDS) throw new RetriableError(`Kafka acknowledged a send ${MAX_RESENDS} times without every partition in it`);
+        if (resend > 0) {
+          metrics.produceResends.inc();
+          log.warn({ resend, records: unsent.reduce((n, t) => n + t.messages.length, 0), topics: unsent.map((t) => t.topic) }, 'Kafka acknowledged a send without some of its partitions (leadership moved); sending those records again');
+        }
+        const acknowledged = await lane.producer.sendBatch({ acks: -1, topicMessages: unsent });
+        unsent = unsentMessages(unsent, acknowledged);
+      }
       timer();
       metrics.produceRecords.inc(records.length);
     } catch (err) {
