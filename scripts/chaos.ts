@@ -15,6 +15,8 @@
  *   npm run chaos -- --cluster         on three brokers (rf 3, min.insync.replicas 2), one killed
  *   npm run chaos -- --own-stack       on a stack of its own (other ports): the everyday one is left alone
  *   npm run chaos -- --leads 50000 --rate 200
+ *   npm run chaos -- --backlog --leads 50000 --rate 200 --own-stack
+ *                                      one fault only: enrich stopped while every lead arrives
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -42,6 +44,7 @@ const flag = (name: string) => args.includes(name);
 const value = (name: string, def: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : def);
 const short = flag('--short');
 const cluster = flag('--cluster');
+const backlog = flag('--backlog');
 // A stack of its own on other ports (always with --cluster): leaves the everyday stack alone.
 const ownStack = cluster || flag('--own-stack');
 const leads = value('--leads', short ? 3000 : 20_000);
@@ -138,7 +141,7 @@ say(`${roles.length} role processes ready; logs in ${workDir}/router.log`);
 const loadSeconds = leads / rate;
 let loadDone = false;
 const loadStart = Date.now();
-say(`sending ${leads} leads at ${rate}/s (~${Math.round(loadSeconds)} s) while faults run`);
+say(`sending ${leads} leads at ${rate}/s (~${Math.round(loadSeconds)} s) while ${backlog ? 'enrich is stopped' : 'faults run'}`);
 const [load, faults] = await Promise.all([
   runLoad({ url: `http://127.0.0.1:${ingestPort}/v1/leads`, headers: { 'x-api-key': DEV_VENDOR_KEYS.dev1 }, count: leads, ratePerSecond: rate, run, onProgress: (sent, ok) => sent > 0 && say(`sent ${sent}, accepted ${ok}`) }).finally(() => (loadDone = true)),
   runFaults(
@@ -160,6 +163,7 @@ const [load, faults] = await Promise.all([
     loadSeconds,
     cluster,
     () => false,
+    backlog ? 'backlog' : 'all',
   ),
 ]);
 const loadEnd = Date.now();
@@ -253,7 +257,7 @@ const line =
   `duplicate buyer deliveries ${report.duplicateDeliveries} (${report.duplicatesWithOtherKey} with another key) | texted twice ${report.textedTwice.length} | ` +
   `history incomplete ${history.incomplete.length}, duplicate events ${history.duplicateEvents} | drained ${((drainedAt - loadEnd) / 1000).toFixed(0)} s after the load | ` +
   `restarts ${Object.entries(restarts).filter(([, n]) => n > 0).map(([n, c]) => `${n}=${c}`).join(' ') || 'none'}`;
-say(`ledger (${cluster ? 'three brokers' : 'one broker'}, ${leads} leads at ${rate}/s): ${line}`);
+say(`ledger (${cluster ? 'three brokers' : 'one broker'}, ${leads} leads at ${rate}/s${backlog ? ', enrich stopped while they arrive' : ''}): ${line}`);
 if (lost > 0) {
   // What each lost lead went through, from its history: where to look.
   for (const [need, id] of outstanding.slice(0, 5)) {
@@ -271,7 +275,7 @@ for (const phone of report.textedTwice.slice(0, 5)) {
 }
 if (history.incomplete.length > 0) say(`history incomplete, first few: ${JSON.stringify(history.incomplete.slice(0, 5))}`);
 fs.mkdirSync('bench-results', { recursive: true });
-fs.writeFileSync(path.join('bench-results', `chaos-${cluster ? 'cluster' : 'single'}-${run}.json`), JSON.stringify({ leads, rate, cluster, line, report: { ...report, lost: { buyer: report.lost.buyer.length, sms: report.lost.sms.length, search: report.lost.search.length } }, faults, restarts, history: { incomplete: history.incomplete.length, duplicateEvents: history.duplicateEvents } }, null, 2));
+fs.writeFileSync(path.join('bench-results', `chaos-${backlog ? 'backlog' : cluster ? 'cluster' : 'single'}-${run}.json`), JSON.stringify({ leads, rate, cluster, line, report: { ...report, lost: { buyer: report.lost.buyer.length, sms: report.lost.sms.length, search: report.lost.search.length } }, faults, restarts, history: { incomplete: history.incomplete.length, duplicateEvents: history.duplicateEvents } }, null, 2));
 const failed = lost > 0 || report.textedTwice.length > 0 || history.incomplete.length > 0 || history.duplicateEvents > 0 || report.duplicatesWithOtherKey > 0;
 say(failed ? 'FAILED' : 'passed: nothing lost, nobody texted twice, every history complete');
 process.exit(failed ? 1 : 0);

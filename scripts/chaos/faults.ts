@@ -7,6 +7,7 @@
  *   - the US buyer down, then answering 500, then 200 with a malformed body
  *   - the US buyer slow
  * Each fault records when it started and ended, so the report can say how long each took to heal.
+ * The `backlog` plan is one fault only: enrich stopped while every lead arrives, then started.
  */
 import type { FaultServer } from '../../sandbox/fault-server.js';
 import type { Supervisor } from '../supervisor.js';
@@ -45,8 +46,10 @@ async function readyAgain(adminPort: number, since: number, timeoutMs = 120_000)
   return undefined;
 }
 
+export type FaultPlan = 'all' | 'backlog';
+
 /** Runs every fault on its schedule for a load of `seconds`; resolves when the last one is over. */
-export async function runFaults(t: FaultTargets, seconds: number, cluster: boolean, stopped: () => boolean): Promise<FaultRecord[]> {
+export async function runFaults(t: FaultTargets, seconds: number, cluster: boolean, stopped: () => boolean, plan: FaultPlan = 'all'): Promise<FaultRecord[]> {
   const records: FaultRecord[] = [];
   const t0 = Date.now();
   const at = (fraction: number) => t0 + fraction * seconds * 1000;
@@ -66,6 +69,13 @@ export async function runFaults(t: FaultTargets, seconds: number, cluster: boole
     t.log(`fault over: ${name}`);
   };
 
+  const enrich = t.roles.filter((r) => r.name.startsWith('enrich'));
+  if (plan === 'backlog') {
+    // Enrich down for the whole load and a little after: every lead waits on leads.raw at once.
+    await window('enrich stopped while every lead arrives', ['all'], t0, seconds * 1000 + 5000, () => enrich.forEach((e) => t.supervisor.pause(e.name)), () => enrich.forEach((e) => t.supervisor.resume(e.name)));
+    return records;
+  }
+
   const kills = (async () => {
     let next = at(0.05);
     while (next < at(0.95)) {
@@ -83,7 +93,6 @@ export async function runFaults(t: FaultTargets, seconds: number, cluster: boole
     }
   })();
 
-  const enrich = t.roles.filter((r) => r.name.startsWith('enrich'));
   const scripted = (async () => {
     await window('enrich stopped (backlog)', ['all'], at(0.15), Math.min(60_000, seconds * 200), () => enrich.forEach((e) => t.supervisor.pause(e.name)), () => enrich.forEach((e) => t.supervisor.resume(e.name)));
     await window('SMS provider twilio refusing connections', ['twilio'], at(0.35), Math.min(30_000, seconds * 120), () => t.smsProvider.setMode('refuse'), () => t.smsProvider.setMode('healthy'));
