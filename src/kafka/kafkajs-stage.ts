@@ -103,6 +103,8 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     stallAfterMs,
     // Longer than a rebalance can legitimately take.
     crashAfterMs: opts.outOfGroupCrashMs ?? Math.max(120_000, opts.sessionTimeoutMs * 4),
+    // It never heals by itself (src/kafka/liveness.ts): one session timeout of it is enough.
+    wrongCoordinatorCrashMs: opts.sessionTimeoutMs,
     onCrash: (reason) => {
       log.error({ group: opts.groupId }, `${reason}; the stage stops so the process restarts`);
       opts.onCrash(new Error(reason));
@@ -120,7 +122,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     heartbeatEveryMs: Math.max(500, Math.floor(opts.sessionTimeoutMs / 6)),
     ...(opts.jobSize ? { jobSize: opts.jobSize } : {}),
     commitOutside: async (offsets) => {
-      await consumer.commitOffsets(offsets);
+      await live.viaCoordinator(consumer.commitOffsets(offsets));
       afterProgress();
     },
     isStopping: () => stopping,
@@ -131,7 +133,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     ? createPipeline(step, {
         stage: opts.name,
         commit: async (offsets) => {
-          await consumer.commitOffsets(offsets);
+          await live.viaCoordinator(consumer.commitOffsets(offsets));
           live.progressed(); // /readyz stops reporting an old wait
         },
         isStopping: () => stopping,
@@ -177,7 +179,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
       while (pipeline.busy() >= opts.maxPending! && !stopping && !payload.isStale()) {
         await new Promise((r) => setTimeout(r, 50));
         try {
-          await payload.heartbeat();
+          await live.viaCoordinator(payload.heartbeat());
         } catch {
           return; // the group moves on: not resolved, read again by whoever owns it next
         }
@@ -196,7 +198,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     const status = await step.processBatch(records, {
       heartbeat: async () => {
         try {
-          await payload.heartbeat();
+          await live.viaCoordinator(payload.heartbeat());
           live.alive();
         } catch (err) {
           const type = (err as { type?: string }).type ?? '';
@@ -206,12 +208,12 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
       },
       isStale: () => outOfGroup || payload.isStale(),
       commit: (offsets) => {
-        const sent = payload.commitOffsetsIfNecessary({
+        const sent = live.viaCoordinator(payload.commitOffsetsIfNecessary({
           topics: [...new Set(offsets.map((o) => o.topic))].map((topic) => ({
             topic,
             partitions: offsets.filter((o) => o.topic === topic).map(({ partition, offset }) => ({ partition, offset })),
           })),
-        });
+        }));
         // Not waited for: the next fetch need not wait a commit's round trip (one per hop per
         // batch, issue 11). Commits still go out in order, after their outputs were acknowledged,
         // on the coordinator's one connection; a failed one means re-reading, as before. Waited
@@ -246,7 +248,10 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     pipeline?.revoke(); // work in flight must not commit for an assignment that is going away
   });
   consumer.on(consumer.events.FETCH, () => live.alive());
-  consumer.on(consumer.events.HEARTBEAT, () => live.alive());
+  consumer.on(consumer.events.HEARTBEAT, () => {
+    live.alive();
+    live.coordinatorAnswered(false);
+  });
   consumer.on(consumer.events.CRASH, (e) => {
     const err = e.payload.error ?? new Error('consumer crashed');
     log.error({ err: messageOf(err), restart: e.payload.restart }, 'consumer crashed');

@@ -9,6 +9,11 @@
  *     restart: "not the correct coordinator" for 10 minutes while its partitions waited);
  *   - no fetch and no heartbeat for minutes while not paused on purpose (a batch in hand, its
  *     heartbeats answered "the coordinator is not aware of this member", texts undelivered).
+ * And one that never heals, so it is acted on sooner: the group's coordinator moved (a broker
+ * killed) and every commit and heartbeat is answered "not the correct coordinator". KafkaJS
+ * keeps the old coordinator's connection and only refreshes metadata, so it asks the same broker
+ * for ever; only a new join looks the coordinator up again. A three-broker chaos run had SMS
+ * stand still 2 minutes this way (44 refused commits) until the general rule fired.
  */
 export interface LivenessOptions {
   now(): number;
@@ -16,7 +21,15 @@ export interface LivenessOptions {
   stallAfterMs: number;
   /** Out of the group, or quiet, this long is a crash. */
   crashAfterMs: number;
+  /** Answered "not the correct coordinator" this long without a good answer in between is a crash. */
+  wrongCoordinatorCrashMs?: number;
   onCrash(reason: string): void;
+}
+
+/** A commit or heartbeat refused because the group's coordinator is on another broker now. */
+export function isWrongCoordinator(err: unknown): boolean {
+  const e = err as { type?: string; cause?: { type?: string }; message?: string } | null;
+  return e?.type === 'NOT_COORDINATOR_FOR_GROUP' || e?.cause?.type === 'NOT_COORDINATOR_FOR_GROUP' || /not the correct coordinator/i.test(e?.message ?? '');
 }
 
 export function createLiveness(opts: LivenessOptions) {
@@ -29,6 +42,7 @@ export function createLiveness(opts: LivenessOptions) {
   let stopping = false;
   let transientSince: number | null = null;
   let lastTransient = '';
+  let wrongCoordinatorSince: number | null = null;
 
   function crash(reason: string): void {
     crashed = reason;
@@ -44,6 +58,23 @@ export function createLiveness(opts: LivenessOptions) {
       joined = true;
       outOfGroupSince = null;
       lastSignOfLife = now();
+      wrongCoordinatorSince = null;
+    },
+    /** A commit or heartbeat was answered by the coordinator: good, or refused as the wrong one. */
+    coordinatorAnswered(wrong: boolean): void {
+      if (!wrong) wrongCoordinatorSince = null;
+      else wrongCoordinatorSince ??= now();
+    },
+    /** A commit or heartbeat (a call to the group's coordinator), noting how it was answered. */
+    async viaCoordinator<R>(call: Promise<R>): Promise<R> {
+      try {
+        const answer = await call;
+        this.coordinatorAnswered(false);
+        return answer;
+      } catch (err) {
+        if (isWrongCoordinator(err)) this.coordinatorAnswered(true);
+        throw err;
+      }
     },
     left(): void {
       joined = false;
@@ -82,6 +113,9 @@ export function createLiveness(opts: LivenessOptions) {
       if (stopping || crashed) return;
       const quiet = now() - lastSignOfLife;
       if (!paused && quiet >= opts.crashAfterMs) return crash(`no fetch or heartbeat for ${Math.round(quiet / 1000)} s`);
+      if (wrongCoordinatorSince !== null && opts.wrongCoordinatorCrashMs !== undefined && now() - wrongCoordinatorSince >= opts.wrongCoordinatorCrashMs) {
+        return crash(`its group coordinator moved and KafkaJS keeps asking the old one ("not the correct coordinator" for ${Math.round((now() - wrongCoordinatorSince) / 1000)} s)`);
+      }
       if (outOfGroupSince !== null && now() - outOfGroupSince >= opts.crashAfterMs) crash(`not back in its consumer group for ${Math.round((now() - outOfGroupSince) / 1000)} s`);
     },
     problems(): string[] {
@@ -90,6 +124,7 @@ export function createLiveness(opts: LivenessOptions) {
       else if (!joined) problems.push('not in its consumer group (joining or rebalancing)');
       const quiet = now() - lastSignOfLife;
       if (!crashed && !paused && quiet > opts.stallAfterMs) problems.push(`stalled: no fetch or heartbeat for ${Math.round(quiet / 1000)} s`);
+      if (wrongCoordinatorSince !== null) problems.push(`commits and heartbeats refused since ${new Date(wrongCoordinatorSince).toISOString()}: not the correct coordinator`);
       if (transientSince !== null && now() - transientSince > 5000) problems.push(`waiting since ${new Date(transientSince).toISOString()} on: ${lastTransient}`);
       return problems;
     },

@@ -1,7 +1,7 @@
 /** The stage watchdog's rules over a fake clock: when a consumer counts as stuck, and when not. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLiveness } from '../../src/kafka/liveness.js';
+import { createLiveness, isWrongCoordinator } from '../../src/kafka/liveness.js';
 
 function clocked() {
   let t = 1_000_000;
@@ -81,4 +81,56 @@ test('a wait on a transient failure shows after 5 s and clears when work progres
   assert.match(live.problems().join(), /waiting since .* on: SMS store: no answer/);
   live.progressed();
   assert.deepEqual(live.problems(), []);
+});
+
+/** KafkaJS's error for a commit or heartbeat sent to a broker that is no longer the group's coordinator. */
+const notCoordinator = () => Object.assign(new Error('This is not the correct coordinator for this group'), { type: 'NOT_COORDINATOR_FOR_GROUP' });
+
+function withCoordinatorRule() {
+  let t = 1_000_000;
+  const crashes: string[] = [];
+  const live = createLiveness({ now: () => t, stallAfterMs: 60_000, crashAfterMs: 120_000, wrongCoordinatorCrashMs: 10_000, onCrash: (r) => void crashes.push(r) });
+  live.joined();
+  return { live, crashes, advance: (ms: number) => void (t += ms) };
+}
+
+test('commits refused as "not the correct coordinator" for a session timeout: crashed, though fetches go on', async () => {
+  const { live, crashes, advance } = withCoordinatorRule();
+  for (let i = 0; i < 6; i++) {
+    await assert.rejects(live.viaCoordinator(Promise.reject(notCoordinator())));
+    live.alive(); // fetches still work: they go to partition leaders, not the coordinator
+    live.check();
+    if (i < 5) assert.deepEqual(crashes, [], `not yet after ${i * 2} s`);
+    advance(2000);
+  }
+  live.check();
+  assert.equal(crashes.length, 1);
+  assert.match(crashes[0]!, /coordinator moved.*for 10 s/);
+});
+
+test('a good answer from the coordinator ends the streak; other errors neither start nor end it', async () => {
+  const { live, crashes, advance } = withCoordinatorRule();
+  await assert.rejects(live.viaCoordinator(Promise.reject(notCoordinator())));
+  advance(8000);
+  await live.viaCoordinator(Promise.resolve());
+  advance(8000);
+  await assert.rejects(live.viaCoordinator(Promise.reject(Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' }))));
+  advance(8000);
+  live.alive();
+  live.check();
+  assert.deepEqual(crashes, []);
+  assert.equal(isWrongCoordinator(new Error('The group is rebalancing')), false);
+  assert.equal(isWrongCoordinator({ cause: { type: 'NOT_COORDINATOR_FOR_GROUP' } }), true);
+});
+
+test('rejoining the group (a fresh coordinator lookup) ends the streak', async () => {
+  const { live, crashes, advance } = withCoordinatorRule();
+  await assert.rejects(live.viaCoordinator(Promise.reject(notCoordinator())));
+  advance(9000);
+  live.left();
+  live.joined();
+  advance(9000);
+  live.alive();
+  live.check();
+  assert.deepEqual(crashes, []);
 });
