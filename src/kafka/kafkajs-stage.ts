@@ -202,7 +202,8 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
           live.alive();
         } catch (err) {
           const type = (err as { type?: string }).type ?? '';
-          if (['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'].includes(type)) outOfGroup = true;
+          // NOT_COORDINATOR too: only KafkaJS's rejoin (after this batch returns) finds the new one.
+          if (['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID', 'NOT_COORDINATOR_FOR_GROUP'].includes(type)) outOfGroup = true;
           throw err;
         }
       },
