@@ -30,6 +30,10 @@ import { startQueue, startRouter, type Side } from './bench/sides.js';
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : def);
 const kit = path.resolve(opt('--kit', process.env.BENCH_KIT ?? '../shared/bench'));
+if (!fs.existsSync(path.join(kit, 'router-bench.yaml'))) {
+  process.stderr.write(`bench:compare: no benchmark kit at ${kit} (router-bench.yaml missing); pass --kit <dir> or BENCH_KIT\n`);
+  process.exit(2);
+}
 const seconds = Number(opt('--seconds', '40'));
 const rates = opt('--rates', '83,500,1000,1700').split(',').map(Number);
 const only = opt('--only', '');

@@ -17,10 +17,15 @@ export interface Side {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(url: string, timeoutMs: number): Promise<void> {
+/** Until `url` answers 200; a process that exits meanwhile fails it at once, with its log. */
+async function waitFor(url: string, timeoutMs: number, proc?: { child: ChildProcess; log: string }): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await fetch(url).then((r) => r.ok, () => false)) return;
+    if (proc && proc.child.exitCode !== null) {
+      const tail = fs.readFileSync(proc.log, 'utf8').trim().split('\n').slice(-3).join(' | ');
+      throw new Error(`exited (${proc.child.exitCode}) before it was ready: ${tail.slice(-500)}`);
+    }
     await sleep(500);
   }
   throw new Error(`${url} not ready after ${timeoutMs / 1000} s`);
@@ -57,14 +62,22 @@ export async function startRouter(opts: { outDir: string; kit: string; reuseStac
   // As npm start runs them (scripts/start.ts), or ROLES="ingest,enrich route,..." (processes by comma).
   const roles = (process.env.ROLES ?? 'ingest,enrich,route,sink-primary sink-sms sink-search sink-backup,sink-history').split(',').map((r) => r.trim().split(/\s+/));
   const pids: Record<string, string> = {};
-  roles.forEach((r, i) => {
-    const child = track(children, process.execPath, [...(opts.nodeArgs ?? []), 'bin/lead-router.js', 'run', ...r], { env: { ...env, ADMIN_PORT: String(9564 + i), PORT: '3000' }, log: path.join(opts.outDir, `router-${r[0]}.log`) });
+  const started = roles.map((r, i) => {
+    const log = path.join(opts.outDir, `router-${r[0]}.log`);
+    const child = track(children, process.execPath, [...(opts.nodeArgs ?? []), 'bin/lead-router.js', 'run', ...r], { env: { ...env, ADMIN_PORT: String(9564 + i), PORT: '3000' }, log });
     pids[String(child.pid)] = r.join('+');
+    return { child, log };
   });
   // Which process was which role: CPU profiles (bench:compare --profile) are named by pid.
   fs.mkdirSync(path.join(opts.outDir, 'profiles'), { recursive: true });
   fs.writeFileSync(path.join(opts.outDir, 'profiles', 'roles.json'), JSON.stringify(pids));
-  for (let i = 0; i < roles.length; i++) await waitFor(`http://127.0.0.1:${9564 + i}/readyz`, 120_000);
+  try {
+    for (let i = 0; i < roles.length; i++) await waitFor(`http://127.0.0.1:${9564 + i}/readyz`, 120_000, started[i]);
+  } catch (err) {
+    await stopAll(children);
+    if (!opts.reuseStack) spawnSync('npx', ['tsx', 'scripts/stack.ts', 'down'], { env: { ...process.env, ...stackEnv } });
+    throw new Error(`router role ${roles[started.findIndex((s) => s.child.exitCode !== null)]?.join('+') ?? ''} not ready: ${(err as Error).message}`);
+  }
   opts.log(`router ready (${roles.length} processes: ${roles.map((r) => r.join('+')).join(' | ')})`);
   return {
     name: 'router',
