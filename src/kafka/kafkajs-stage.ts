@@ -15,7 +15,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
 import { createBatchStep, type BatchStep, type RecordProducer, type StageLogic } from './batch-step.js';
-import { createLiveness } from './liveness.js';
+import { createLiveness, isWrongCoordinator } from './liveness.js';
 import { createPipeline } from './pipeline.js';
 import type { Encoder } from './codec.js';
 import type { ProduceLimits } from './produce-limits.js';
@@ -202,8 +202,8 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
           live.alive();
         } catch (err) {
           const type = (err as { type?: string }).type ?? '';
-          // NOT_COORDINATOR too: only KafkaJS's rejoin (after this batch returns) finds the new one.
-          if (['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID', 'NOT_COORDINATOR_FOR_GROUP'].includes(type)) outOfGroup = true;
+          // A moved coordinator too: only KafkaJS's rejoin (after this batch returns) finds the new one.
+          if (['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'].includes(type) || isWrongCoordinator(err)) outOfGroup = true;
           throw err;
         }
       },
