@@ -68,7 +68,7 @@ export class Supervisor {
     const child = spawn(spec.cmd, spec.args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
-      env: { ...process.env, ...spec.env, LEAD_ROUTER_PARENT_PID: String(process.pid) },
+      env: { ...process.env, LEAD_ROUTER_INSTANCE: spec.name, ...spec.env, LEAD_ROUTER_PARENT_PID: String(process.pid) },
     });
     p.child = child;
     p.startedAt = Date.now();

@@ -85,6 +85,7 @@ export type RetryPolicy = RouterFile['retry'];
 const envSchema = z.object({
   KAFKA_BROKERS: z.string().default('127.0.0.1:9092').describe('Comma-separated bootstrap brokers.'),
   KAFKA_CLIENT_ID: z.string().default('lead-router'),
+  LEAD_ROUTER_INSTANCE: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional().describe('A stable name per process slot (npm start sets it; a StatefulSet pod or systemd instance name): a restarted process takes its dead predecessor\'s partitions at once, not after a session timeout.'),
   SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:8081/apis/ccompat/v7').describe('Confluent-compatible registry API.'),
   MONGO_URL: z.string().default('mongodb://127.0.0.1:27017/leadrouter').describe('Lead history database.'),
   ES_URL: z.url().default('http://127.0.0.1:9200').describe('Elasticsearch for the search sink.'),

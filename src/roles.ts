@@ -13,7 +13,7 @@ import { buildIngestApp } from './ingest/app.js';
 import { VendorLeadDedup } from './ingest/dedup.js';
 import { openIngestSecurity } from './ingest/ingest-security.js';
 import { smsWebhookProvidersFromConfig } from './ingest/sms-webhooks-plugin.js';
-import { createDurableProducer, createKafka, ensureTopics, readProduceLimits, withAdmin, type Admin } from './kafka/client.js';
+import { createDurableProducer, createKafka, ensureTopics, kafkaClientId, readProduceLimits, withAdmin, type Admin } from './kafka/client.js';
 import { combineEncoders, createCodec, createLeadCodec } from './kafka/codec.js';
 import type { RunningStage } from './kafka/kafkajs-stage.js';
 import { startLagMonitor } from './kafka/lag-monitor.js';
@@ -55,7 +55,8 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   const { env } = config;
   const topology = buildTopology(config);
   const { topics } = topology;
-  const kafka = createKafka(env, log, roles.length === 1 ? roles[0] : 'multi');
+  const clientSuffix = roles.length === 1 ? roles[0] : 'multi';
+  const kafka = createKafka(env, log, clientSuffix);
   const now = createClock(env);
 
   log.info({ brokers: env.KAFKA_BROKERS }, 'starting: creating missing topics');
@@ -75,7 +76,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   await step(`Kafka at ${env.KAFKA_BROKERS}`, () => admin.connect());
   const limits = await step('reading the broker\'s produce limits', () => readProduceLimits(admin, topology.allTopics.map((t) => t.name), env.PRODUCE_MAX_RECORDS));
   const producer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => createDurableProducer(kafka, limits, log, env.PRODUCER_LANES));
-  const deps: StageDeps = { config, topology, kafka, producer, encoder, leadCodec, limits, log, now, onCrash: opts.onCrash };
+  const deps: StageDeps = { config, topology, kafka, clientId: kafkaClientId(env, clientSuffix), producer, encoder, leadCodec, limits, log, now, onCrash: opts.onCrash };
   const resources = createResources({ config, topology, kafka, log, now, eventsCodec, optOutCodec });
 
   // Every group's lag, from every process: a group with no process left still shows.

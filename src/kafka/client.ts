@@ -7,6 +7,7 @@ import kafkajs, { type Admin, type ITopicConfig, type Kafka as KafkaClient } fro
 import type { Logger } from 'pino';
 import type { Env } from '../config.js';
 import type { TopicSpec } from '../topology.js';
+import { instanceClientId } from './predecessor.js';
 import { DEFAULT_MAX_BATCH_BYTES, type ProduceLimits } from './produce-limits.js';
 export { createDurableProducer, type DurableProducer } from './durable-producer.js';
 
@@ -14,10 +15,17 @@ export type { Kafka, Producer, Admin } from 'kafkajs';
 // KafkaJS is CommonJS: Node's ESM loader sees only some of its named exports.
 const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
 
-export function createKafka(env: Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>, log: Logger, clientSuffix = ''): KafkaClient {
+type ClientEnv = Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'LEAD_ROUTER_INSTANCE'>;
+
+/** lead-router-route, or lead-router-route@route-1 for a process with an instance name (src/kafka/predecessor.ts). */
+export function kafkaClientId(env: ClientEnv, clientSuffix = ''): string {
+  return instanceClientId(`${env.KAFKA_CLIENT_ID}${clientSuffix ? `-${clientSuffix}` : ''}`, env.LEAD_ROUTER_INSTANCE);
+}
+
+export function createKafka(env: ClientEnv, log: Logger, clientSuffix = ''): KafkaClient {
   const child = log.child({ component: 'kafkajs' });
   return new Kafka({
-    clientId: `${env.KAFKA_CLIENT_ID}${clientSuffix ? `-${clientSuffix}` : ''}`,
+    clientId: kafkaClientId(env, clientSuffix),
     brokers: env.KAFKA_BROKERS.split(',').map((b) => b.trim()),
     connectionTimeout: 3000,
     requestTimeout: 30_000,

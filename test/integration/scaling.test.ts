@@ -90,3 +90,28 @@ test('enrich ×3 and sink-search ×3 spread their partitions; a killed process\'
     await waitUntil(`${name}: the lag drains`, async () => [...(await scrapeLag(group)).values()].every((n) => n < 50), 60_000, 500);
   }
 });
+
+test('a restarted instance takes its dead predecessor\'s place at once, not after the predecessor\'s session timeout', { timeout: 300_000 }, async () => {
+  // The instance's own session timeout is 5 minutes: without src/kafka/predecessor.ts the group
+  // could not finish a rebalance until the dead member expired (eager protocol), far beyond the
+  // 90 s this waits. With it, the restarted process removes its predecessor before joining.
+  const group = h.topology.stages.find((s) => s.name === 'enrich')!.group!;
+  const slot = { LEAD_ROUTER_INSTANCE: 'enrich-slot', KAFKA_SESSION_TIMEOUT_MS: '300000' };
+  const survivors = (await stage('enrich')).members.length;
+  const mine = (s: StageStatus) => s.members.filter((m) => m.clientId.endsWith('@enrich-slot'));
+  const first = await h.spawnRouter(['enrich'], slot);
+  const before = await waitUntil('enrich: the named instance joined', async () => {
+    const s = await stage('enrich');
+    return s.state === 'Stable' && s.members.length === survivors + 1 && mine(s).length === 1 ? mine(s)[0]! : null;
+  }, 90_000, 250);
+  const killedAt = Date.now();
+  await first.stop('SIGKILL');
+  await h.spawnRouter(['enrich'], slot);
+  const after = await waitUntil('enrich: the restarted instance replaced its predecessor', async () => {
+    const s = await stage('enrich');
+    const named = mine(s);
+    return s.state === 'Stable' && named.length === 1 && named[0]!.memberId !== before.memberId && s.members.length === survivors + 1 &&
+      new Set(partitionsOf(s).flat()).size === 6 ? s : null;
+  }, 90_000, 250);
+  console.log(`enrich: instance restarted; group stable again with ${after.members.length} members after ${((Date.now() - killedAt) / 1000).toFixed(1)} s (its session timeout: 300 s)`);
+});
