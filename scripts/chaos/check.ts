@@ -132,8 +132,22 @@ export function checkHistory(accepted: AcceptedLead[], events: Map<string, Store
   return { checked: accepted.length, incomplete, duplicateEvents };
 }
 
-/** Longest time each destination went without a delivery while leads were flowing. */
-export function stalls(events: StoredEvent[], from: number, to: number): Record<string, { longestMs: number; at: number }> {
+/** A stretch of time in which a fault stops deliveries to some destinations by design. */
+export interface StopWindow {
+  start: number;
+  end: number;
+  /** Destination suffixes it stops (buyer-us, twilio), or 'all'. */
+  affects: string[];
+}
+
+/**
+ * Longest time each destination went without a delivery while leads were flowing. With `windows`,
+ * time inside a fault that stops that destination by design (the buyer down, the only broker
+ * killed, enrich stopped) does not count: what is left is how long the pipeline itself took to
+ * move again, e.g. a killed process's partitions waiting, or the first delivery after the broker
+ * came back.
+ */
+export function stalls(events: StoredEvent[], from: number, to: number, windows: StopWindow[] = []): Record<string, { longestMs: number; at: number }> {
   const byDest = new Map<string, number[]>();
   for (const e of events) {
     if (e.type !== 'delivered' || !e.destination) continue;
@@ -146,9 +160,27 @@ export function stalls(events: StoredEvent[], from: number, to: number): Record<
   const out: Record<string, { longestMs: number; at: number }> = {};
   for (const [dest, times] of byDest) {
     times.sort((a, b) => a - b);
-    let longest = { longestMs: times[0]! - from, at: from };
-    for (let i = 1; i < times.length; i++) if (times[i]! - times[i - 1]! > longest.longestMs) longest = { longestMs: times[i]! - times[i - 1]!, at: times[i - 1]! };
+    const stops = windows.filter((w) => w.affects.includes('all') || w.affects.some((a) => dest.endsWith(`:${a}`))).sort((a, b) => a.start - b.start);
+    let longest = { longestMs: 0, at: from };
+    const consider = (a: number, b: number) => {
+      for (const [s, e] of uncovered(a, b, stops)) if (e - s > longest.longestMs) longest = { longestMs: e - s, at: s };
+    };
+    consider(from, times[0]!);
+    for (let i = 1; i < times.length; i++) consider(times[i - 1]!, times[i]!);
     out[dest] = longest;
   }
   return out;
+}
+
+/** The parts of [a, b] outside every window (windows sorted by start). */
+function uncovered(a: number, b: number, windows: StopWindow[]): [number, number][] {
+  const parts: [number, number][] = [];
+  let at = a;
+  for (const w of windows) {
+    if (w.end <= at || w.start >= b) continue;
+    if (w.start > at) parts.push([at, w.start]);
+    at = Math.max(at, w.end);
+  }
+  if (at < b) parts.push([at, b]);
+  return parts;
 }

@@ -18,6 +18,8 @@ export interface FaultRecord {
   affects: string[];
   start: number;
   end: number | null;
+  /** It stops deliveries to what it affects by design (the buyer down), rather than slowing them. */
+  stops: boolean;
   /** For process kills: when the killed role was ready again. */
   readyAt?: number;
 }
@@ -56,10 +58,10 @@ export async function runFaults(t: FaultTargets, seconds: number, cluster: boole
   const until = async (when: number) => {
     while (Date.now() < when && !stopped()) await sleep(Math.min(250, when - Date.now()));
   };
-  const window = async (name: string, affects: string[], start: number, ms: number, begin: () => Promise<void> | void, finish: () => Promise<void> | void) => {
+  const window = async (name: string, affects: string[], start: number, ms: number, begin: () => Promise<void> | void, finish: () => Promise<void> | void, stops = true) => {
     await until(start);
     if (stopped()) return;
-    const r: FaultRecord = { name, affects, start: Date.now(), end: null };
+    const r: FaultRecord = { name, affects, stops, start: Date.now(), end: null };
     records.push(r);
     t.log(`fault: ${name} (${Math.round(ms / 1000)} s)`);
     await begin();
@@ -84,7 +86,7 @@ export async function runFaults(t: FaultTargets, seconds: number, cluster: boole
       const candidates = t.roles.filter((r) => t.supervisor.running(r.name));
       const victim = candidates[Math.floor(Math.random() * candidates.length)];
       if (victim && t.supervisor.kill(victim.name, 'SIGKILL')) {
-        const r: FaultRecord = { name: `SIGKILL ${victim.name}`, affects: ['all'], start: Date.now(), end: Date.now() };
+        const r: FaultRecord = { name: `SIGKILL ${victim.name}`, affects: ['all'], stops: false, start: Date.now(), end: Date.now() };
         records.push(r);
         t.log(`fault: SIGKILL ${victim.name}`);
         void readyAgain(victim.adminPort, r.start).then((readyAt) => readyAt && (r.readyAt = readyAt));
@@ -97,12 +99,12 @@ export async function runFaults(t: FaultTargets, seconds: number, cluster: boole
     await window('enrich stopped (backlog)', ['all'], at(0.15), Math.min(60_000, seconds * 200), () => enrich.forEach((e) => t.supervisor.pause(e.name)), () => enrich.forEach((e) => t.supervisor.resume(e.name)));
     await window('SMS provider twilio refusing connections', ['twilio'], at(0.35), Math.min(30_000, seconds * 120), () => t.smsProvider.setMode('refuse'), () => t.smsProvider.setMode('healthy'));
     let broker = '';
-    await window(cluster ? 'one of three Kafka brokers killed' : 'Kafka broker killed', cluster ? [] : ['all'], at(0.5), cluster ? 20_000 : 5_000, async () => void (broker = await t.killBroker()), () => t.startBroker(broker));
+    await window(cluster ? 'one of three Kafka brokers killed' : 'Kafka broker killed', cluster ? [] : ['all'], at(0.5), cluster ? 20_000 : 5_000, async () => void (broker = await t.killBroker()), () => t.startBroker(broker), !cluster);
     const step = Math.min(10_000, seconds * 40);
     await window('buyer-us down', ['buyer-us'], at(0.65), step, () => t.buyerUs.setMode('down'), () => undefined);
     await window('buyer-us answering 500', ['buyer-us'], Date.now(), step, () => t.buyerUs.setMode('error500'), () => undefined);
     await window('buyer-us answering 200 with a malformed body', ['buyer-us'], Date.now(), step, () => t.buyerUs.setMode('malformed'), () => t.buyerUs.setMode('healthy'));
-    await window('buyer-us slow (2 s per answer)', ['buyer-us'], at(0.85), Math.min(15_000, seconds * 60), () => t.buyerUs.setMode('slow', 2000), () => t.buyerUs.setMode('healthy'));
+    await window('buyer-us slow (2 s per answer)', ['buyer-us'], at(0.85), Math.min(15_000, seconds * 60), () => t.buyerUs.setMode('slow', 2000), () => t.buyerUs.setMode('healthy'), false);
   })();
   await Promise.all([kills, scripted]);
   return records;
