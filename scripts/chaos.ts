@@ -235,7 +235,7 @@ const lost = lostCount(report);
 const deliveredAt = allEvents.filter((e) => e.type === 'delivered').map((e) => ({ at: e.at.getTime(), destination: e.destination ?? '' }));
 const heal = (f: FaultRecord) => {
   const took = `${((f.end ?? f.start) - f.start) / 1000 >= 1 ? `lasted ${(((f.end ?? f.start) - f.start) / 1000).toFixed(0)} s; ` : ''}`;
-  if (f.readyAt) return `${took}the role was ready again after ${((f.readyAt - f.start) / 1000).toFixed(1)} s`;
+  if (f.readyAt) return `${took}back at work (in its groups) after ${((f.readyAt - f.start) / 1000).toFixed(1)} s`;
   // The buyer's three failures follow each other: deliveries resume only after the last one.
   const next = faults.find((g) => g !== f && g.stops && g.affects.join() === f.affects.join() && Math.abs(g.start - (f.end ?? f.start)) < 1000);
   if (next) return `${took}followed at once by "${next.name}"`;

@@ -37,12 +37,25 @@ export interface FaultTargets {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * When a restarted role is back at work: /readyz says ready, or its only problems are waits on a
+ * dependency (a destination failing, the broker retrying): its stages are in their groups, so the
+ * partitions it lost have moved. Readiness alone also counts those waits, which are the other
+ * faults' doing, not how long the kill took to heal.
+ */
 async function readyAgain(adminPort: number, since: number, timeoutMs = 120_000): Promise<number | undefined> {
   const until = since + timeoutMs;
   await sleep(1000);
   while (Date.now() < until) {
-    const ok = await fetch(`http://127.0.0.1:${adminPort}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
-    if (ok) return Date.now();
+    const back = await fetch(`http://127.0.0.1:${adminPort}/readyz`, { signal: AbortSignal.timeout(1000) }).then(
+      async (r) => {
+        if (r.ok) return true;
+        const body = (await r.json()) as { stages?: { problems: string[] }[] };
+        return !!body.stages?.length && body.stages.every((s) => s.problems.every((p) => p.startsWith('waiting since')));
+      },
+      () => false,
+    );
+    if (back) return Date.now();
     await sleep(250);
   }
   return undefined;
