@@ -25,6 +25,7 @@ import { hopsSince } from './bench/hops.js';
 import { kafkaCeiling } from './bench/kafka-ceiling.js';
 import { summarizeProfiles } from './bench/profiles.js';
 import { stageTimes } from './bench/stage-times.js';
+import { formatRss, sampleRss } from './bench/rss.js';
 import { startQueue, startRouter, type Side } from './bench/sides.js';
 
 const args = process.argv.slice(2);
@@ -64,9 +65,15 @@ async function runSide(side: Side, afterRate?: (rate: number, since: Date) => Pr
     for (const port of [18081, 18082, 18083, 18084]) await fetch(`http://127.0.0.1:${port}/_reset`, { method: 'POST' });
     log(`${side.name}: ${rate}/s (${rate * 60}/min) for ${seconds} s`);
     const since = new Date();
+    const rss = side.pids ? sampleRss(side.pids) : null;
     const out = await node(path.join(kit, 'load.mjs'), ['--url', side.url, '--rate', String(rate), '--seconds', String(seconds), '--wait', '180', ...side.loadArgs, '--expect', 'primary=http://127.0.0.1:18081', '--expect', 'sms=http://127.0.0.1:18082', '--json'], path.join(outDir, `${side.name}-${rate}.json`));
     const report = JSON.parse(out.trim().split('\n').at(-1)!) as LoadReport;
     results.set(rate, report);
+    if (rss) {
+      const peak = rss.stop();
+      peakRss.set(rate, peak);
+      log(`  peak RSS per process: ${formatRss(peak)}`);
+    }
     const d = (n: string) => report.destinations.find((x) => x.destination === n);
     log(`  202 p99 ${Math.round(report.ack.p99)} ms | buyer p50/p99 ${Math.round(d('primary')?.p50 ?? NaN)}/${Math.round(d('primary')?.p99 ?? NaN)} ms, ${Math.round(d('primary')?.leadsPerMin ?? 0)}/min | sms p50/p99 ${Math.round(d('sms')?.p50 ?? NaN)}/${Math.round(d('sms')?.p99 ?? NaN)} ms, ${Math.round(d('sms')?.leadsPerMin ?? 0)}/min`);
     await afterRate?.(rate, since);
@@ -77,6 +84,7 @@ async function runSide(side: Side, afterRate?: (rate: number, since: Date) => Pr
 const recorder = spawn(process.execPath, [path.join(kit, 'recorder.mjs'), '--dest', 'primary:18081:json-accepted', '--dest', 'sms:18082:twilio', '--dest', 'sms2:18083:sms-json', '--dest', 'search:18084:json-accepted'], { stdio: 'ignore' });
 await new Promise((r) => setTimeout(r, 1000));
 const results: Partial<Record<'router' | 'queue', Map<number, LoadReport>>> = {};
+const peakRss = new Map<number, Record<string, number>>();
 let ceiling = '';
 try {
   if (only !== 'queue') {
@@ -124,6 +132,7 @@ for (const rate of rates) {
     lines.push(`| ${(rate * 60).toLocaleString('en-US')} | ${dest === 'primary' ? 'buyer' : 'SMS'} | ${fmt(r?.p50)} / ${fmt(r?.p99)} | ${fmt(r?.leadsPerMin)} | ${fmt(q?.p50)} / ${fmt(q?.p99)} | ${fmt(q?.leadsPerMin)} | ${ratio(r?.p50, q?.p50)} | ${ratio(r?.p99, q?.p99)} | ${ratio(r?.leadsPerMin, q?.leadsPerMin)} |`);
   }
 }
-const table = `${lines.join('\n')}\n\nKafka's own producer on the router's broker (the ceiling): ${ceiling || 'not measured'}\n`;
+const memory = [...peakRss].map(([rate, peak]) => `- at ${(rate * 60).toLocaleString('en-US')}/min: ${formatRss(peak)}`).join('\n');
+const table = `${lines.join('\n')}\n\nRouter processes' peak RSS while the load ran:\n${memory || '- not measured'}\n\nKafka's own producer on the router's broker (the ceiling): ${ceiling || 'not measured'}\n`;
 fs.writeFileSync(path.join(outDir, 'table.md'), table);
 process.stdout.write(`\n${table}\nresults in ${outDir}\n`);

@@ -12,6 +12,8 @@ export interface Side {
   name: 'router' | 'queue';
   url: string;
   loadArgs: string[];
+  /** pid → role(s), for the memory each process takes under load. */
+  pids?: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export async function startRouter(opts: { outDir: string; kit: string; reuseStac
     name: 'router',
     url: 'http://127.0.0.1:3000/v1/leads',
     loadArgs: ['--header', `x-api-key:${opts.apiKey}`],
+    pids,
     stackEnv,
     async stop() {
       await stopAll(children);
