@@ -39,6 +39,8 @@ export interface PipelineOptions {
    * database call and every retry as large as the backlog.
    */
   maxJobRecords?: number;
+  /** Records worked on at once, at most (the stage's maxPending): room() keeps within it. */
+  maxRecords: number;
 }
 
 /** Records per job in deliver stages, pipelined or not. */
@@ -94,6 +96,18 @@ export function createPipeline<T>(step: BatchStep<T>, opts: PipelineOptions) {
     /** The assignment is being taken away (rebalance): work in flight must not commit. */
     revoke(): void {
       generation++;
+    },
+    /**
+     * How many of `remaining` fetched records may be taken now: whole jobs that fit within
+     * maxRecords, or the last partial job; 0 means wait. Never more than the bound allows, so a
+     * fetch of six partitions cannot overshoot it (issue 11's memory target).
+     */
+    room(remaining: number): number {
+      const job = Math.max(1, Math.min(maxJobRecords, opts.maxRecords));
+      const free = opts.maxRecords - running;
+      const want = Math.min(job, remaining);
+      if (free < want) return 0;
+      return Math.min(remaining, Math.max(want, Math.floor(free / job) * job));
     },
     inFlight: () => inFlight.size,
     /** Records being worked on, including work of an assignment already revoked (it still runs). */

@@ -80,6 +80,7 @@ export function startStage<T>(
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     fetchMaxWaitMs: extra.fetch?.maxWaitMs ?? env.KAFKA_FETCH_MAX_WAIT_MS,
     fetchMinBytes: extra.fetch?.minBytes ?? env.KAFKA_FETCH_MIN_BYTES,
+    fetchMaxBytesPerPartition: env.KAFKA_FETCH_MAX_BYTES_PER_PARTITION,
     ...(extra.maxPending ? { maxPending: extra.maxPending } : {}),
     ...(extra.pipelined ? { pipelined: true } : {}),
     ...(extra.jobSize ? { jobSize: extra.jobSize } : {}),

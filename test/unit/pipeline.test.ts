@@ -33,7 +33,7 @@ function gated() {
   return { release: (id: string) => (gate(id), gates.get(id)!()), gate };
 }
 
-function setup(handle: (records: Consumed<Lead>[]) => Promise<RecordResult[]>, opts: { stopping?: () => boolean; maxJobRecords?: number } = {}) {
+function setup(handle: (records: Consumed<Lead>[]) => Promise<RecordResult[]>, opts: { stopping?: () => boolean; maxJobRecords?: number; maxRecords?: number } = {}) {
   const sent: EncodedRecord[] = [];
   const commits: string[] = [];
   const failures: Error[] = [];
@@ -63,6 +63,7 @@ function setup(handle: (records: Consumed<Lead>[]) => Promise<RecordResult[]>, o
     onProgress: () => void progress++,
     onFailed: (err) => void failures.push(err),
     commitEveryMs: 1,
+    maxRecords: opts.maxRecords ?? 1000,
     ...(opts.maxJobRecords ? { maxJobRecords: opts.maxJobRecords } : {}),
   });
   return { step, pipeline, sent, commits, failures, progress: () => progress };
@@ -173,11 +174,35 @@ test('a failure that is not transient is reported (the process restarts), never 
   });
   const failures: Error[] = [];
   const commits: string[] = [];
-  const p = createPipeline(broken, { stage: 'test', commit: async (o) => void commits.push(...o.map((c) => c.offset)), isStopping: () => false, onProgress: () => undefined, onFailed: (e) => void failures.push(e) });
+  const p = createPipeline(broken, { stage: 'test', maxRecords: 1000, commit: async (o) => void commits.push(...o.map((c) => c.offset)), isStopping: () => false, onProgress: () => undefined, onFailed: (e) => void failures.push(e) });
   p.accept([raw(0)]);
   await p.drain();
   assert.equal(failures.length, 1);
   assert.match(failures[0]!.message, /authorization failed/);
   assert.ok(commits.every((o) => o === '0'), 'never past the failed record');
   assert.equal(broken.ledger.pending(), 1, 'the failed record stays unfinished: read again after the restart');
+});
+
+test('room(): a fetch is taken in whole jobs within the bound, never past it', async () => {
+  const g = gated();
+  const s = setup(forwardAfter(g), { maxJobRecords: 100, maxRecords: 250 });
+  // Six partitions' worth fetched at once: only two whole jobs fit (200 of 250).
+  assert.equal(s.pipeline.room(6000), 200);
+  assert.equal(s.pipeline.room(30), 30); // a last partial job fits as it is
+  s.pipeline.accept(Array.from({ length: 200 }, (_, i) => raw(i)));
+  assert.equal(s.pipeline.busy(), 200);
+  assert.equal(s.pipeline.room(500), 0, 'a whole job no longer fits: wait');
+  assert.equal(s.pipeline.room(50), 50, 'but the last 50 of a batch do');
+  for (let i = 0; i < 100; i++) g.release(`L${i}`);
+  await tick(30);
+  assert.equal(s.pipeline.busy(), 100);
+  assert.equal(s.pipeline.room(500), 100, 'one job finished: one job more');
+  for (let i = 100; i < 200; i++) g.release(`L${i}`);
+  await tick(30);
+  assert.equal(s.pipeline.room(6000), 200);
+});
+
+test('room(): a job size above the bound is cut to the bound, not waited for forever', () => {
+  const s = setup(async () => [], { maxJobRecords: 500, maxRecords: 100 });
+  assert.equal(s.pipeline.room(6000), 100);
 });
