@@ -13,6 +13,17 @@ export class RetriableError extends Error {
   }
 }
 
+/**
+ * The work no longer matters (its partition is being taken away, the process is stopping): thrown
+ * to stop it early. Nothing is committed; whoever owns the records next redoes what was not done.
+ */
+export class Abandoned extends Error {
+  override name = 'Abandoned';
+  constructor(readonly why: string) {
+    super(`abandoned: ${why}`);
+  }
+}
+
 export class PoisonMessageError extends Error {
   override name = 'PoisonMessageError';
 }

@@ -4,7 +4,7 @@
  * stopping). Used for registry, broker and database hiccups inside a batch, so a hiccup costs
  * a delay, never a dead-lettered lead or a crashed consumer.
  */
-import { isRetriable } from '../errors.js';
+import { Abandoned, isRetriable } from '../errors.js';
 
 export interface BackoffOptions {
   initialMs: number;
@@ -19,12 +19,7 @@ export interface BackoffOptions {
   sleep?(ms: number): Promise<void>;
 }
 
-export class Abandoned extends Error {
-  override name = 'Abandoned';
-  constructor(readonly why: string) {
-    super(`abandoned: ${why}`);
-  }
-}
+export { Abandoned };
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

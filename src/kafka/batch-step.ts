@@ -60,8 +60,13 @@ export interface StageContext<T> {
 
 export interface StageLogic<T> {
   decode(buffer: Buffer | null): Promise<T>;
-  /** One result per record, in order. Should not throw for a destination's fault. */
-  handle(records: Consumed<T>[], ctx: StageContext<T>): Promise<RecordResult[]>;
+  /**
+   * One result per record, in order. Should not throw for a destination's fault. `abandoned()`
+   * turns true when the work no longer matters (the group is rebalancing, the process stopping):
+   * a long handler may then stop early by throwing Abandoned, having recorded what it already did,
+   * so the rebalance is not held up by it (every partition of an eager-rebalancing group waits).
+   */
+  handle(records: Consumed<T>[], ctx: StageContext<T>, abandoned: () => boolean): Promise<RecordResult[]>;
   /** What stands for a record whose own outputs cannot be produced or whose handling failed. */
   deadLetter(record: Consumed<T>, reason: string): Output[];
 }
@@ -203,7 +208,7 @@ export function createBatchStep<T>(opts: BatchStepOptions<T>) {
   /** The handler's results; a failing batch is retried when transient, else split to find the culprit. */
   async function handleAll(records: Consumed<T>[], ctx: StageContext<T>, abandon: () => boolean): Promise<RecordResult[]> {
     const once = async (list: Consumed<T>[]) => {
-      const results = await retrying('handle', () => opts.logic.handle(list, ctx), abandon);
+      const results = await retrying('handle', () => opts.logic.handle(list, ctx, abandon), abandon);
       if (results.length !== list.length) throw new Error(`stage returned ${results.length} results for ${list.length} records`);
       return results;
     };

@@ -20,11 +20,20 @@ export type DeliveryOutcome =
   /** A lead distributed among buyers (sink-primary): its plan and attempts, settled by src/stages/distribution-settle.ts. */
   | DistributionOutcome;
 
+/** The batch no longer matters: its leads are being handed to another owner, or the process stops. */
+export interface DeliverySignal {
+  abandoned(): boolean;
+}
+
 export interface Sink {
   /** Destination prefix this sink serves: "primary", "sms" or "search". */
   readonly kind: 'primary' | 'sms' | 'search';
-  /** One outcome per lead, in the same order. Must not throw for a destination's fault. */
-  deliver(leads: LeadEvent[]): Promise<DeliveryOutcome[]>;
+  /**
+   * One outcome per lead, in the same order. Must not throw for a destination's fault. A sink
+   * whose batch can take long (SMS: paced sends, lookups) checks `signal.abandoned()` and, once
+   * true, stops starting new work, records what it did, and throws Abandoned (src/errors.ts).
+   */
+  deliver(leads: LeadEvent[], signal?: DeliverySignal): Promise<DeliveryOutcome[]>;
   close(): Promise<void>;
 }
 

@@ -31,7 +31,7 @@ export interface StageDeps {
 }
 
 export interface LeadStageHandler {
-  handle(leads: Consumed<LeadEvent>[], ctx: StageContext<LeadEvent>): Promise<RecordResult[]>;
+  handle(leads: Consumed<LeadEvent>[], ctx: StageContext<LeadEvent>, abandoned: () => boolean): Promise<RecordResult[]>;
   maxPending?: number;
   /** Keep fetching while batches are worked on (deliver stages): src/kafka/pipeline.ts. */
   pipelined?: boolean;

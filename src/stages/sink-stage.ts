@@ -16,10 +16,11 @@ export function startSinkStage(deps: StageDeps, spec: StageSpec, sink: Sink) {
     // and sends must fit in its send window, however large the fetch after a backlog.
     jobSize: JOB_SIZE,
     maxPending: deps.config.env.SINK_MAX_IN_FLIGHT,
-    async handle(leads) {
+    async handle(leads, _ctx, abandoned) {
       // A Sink answers for each lead; it throws only when it cannot know (its own store is
-      // down): the batch step then waits and tries the batch again.
-      const outcomes = await sink.deliver(leads.map((l) => l.value));
+      // down): the batch step then waits and tries the batch again; or when told the batch no
+      // longer matters (Abandoned): the group's rebalance need not wait for the rest of it.
+      const outcomes = await sink.deliver(leads.map((l) => l.value), { abandoned });
       const ctx = { stage: spec.name, policy: deps.config.router.retry, topology: deps.topology, now: deps.now() };
       return leads.map((lead, i) => ({ outputs: withEvents(settle(lead, outcomes[i] ?? { status: 'retry', error: 'sink returned no outcome' }, ctx), deps.topology) }));
     },

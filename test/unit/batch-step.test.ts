@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { createBatchStep, RecordTooLargeError, type BatchControl, type Consumed, type Output, type RawRecord, type RecordResult, type StageLogic } from '../../src/kafka/batch-step.js';
 import { SchemaError, type Encoder } from '../../src/kafka/codec.js';
-import { PoisonMessageError, RetriableError } from '../../src/errors.js';
+import { Abandoned, PoisonMessageError, RetriableError } from '../../src/errors.js';
 import { fixedLimits, type EncodedRecord } from '../../src/kafka/produce-limits.js';
 
 const log = pino({ level: 'silent' });
@@ -158,6 +158,24 @@ test('a rebalance mid-batch: the work is not committed (the new owner redoes it)
     return forward(records);
   }));
   assert.equal(await s.processBatch([raw(1), raw(2)], f.control), 'stale');
+  assert.deepEqual(f.commits, []);
+});
+
+test('a rebalance mid-batch: a long handler is told, stops early (Abandoned), and nothing is produced or committed', async () => {
+  const f = fakes();
+  let toldAbandoned = false;
+  const l: StageLogic<Lead> = {
+    ...logic(forward),
+    async handle(records, _ctx, abandoned) {
+      f.makeStale(); // the heartbeat learns the group is rebalancing
+      toldAbandoned = abandoned();
+      if (toldAbandoned) throw new Abandoned('texts left to the next owner');
+      return forward(records);
+    },
+  };
+  assert.equal(await step(f, l).processBatch([raw(1), raw(2)], f.control), 'abandoned');
+  assert.ok(toldAbandoned, 'the handler saw abandoned() turn true');
+  assert.deepEqual(f.sent, []);
   assert.deepEqual(f.commits, []);
 });
 

@@ -9,7 +9,7 @@ import { createSmsSink } from '../../src/sinks/sms/sms-sink.js';
 import { ProviderCircuit } from '../../src/sinks/sms/breaker.js';
 import type { SmsAdapter, SmsLookupResult, SmsSendResult } from '../../src/sinks/sms/adapters/adapter.js';
 import type { LeadEvent } from '../../src/lead.js';
-import { RetriableError } from '../../src/errors.js';
+import { Abandoned, RetriableError } from '../../src/errors.js';
 import { enrichment, leadEvent } from '../support/fixtures.js';
 import { memorySentStore } from '../support/memory-sent-store.js';
 
@@ -180,4 +180,45 @@ test('the same lead twice in one job (redelivered upstream) is texted once, fres
   await store.store.markFailed([{ leadId: l2.leadId, phone: l2.enrichment!.phone.e164!, provider: 'twilio', intentAt }]);
   assert.deepEqual((await s.deliver([l2, l2])).map((o) => o.status), ['delivered', 'skipped']);
   assert.equal(p.calls.length, 2);
+});
+
+test('a job told it no longer matters (rebalance) sends nothing more, records what it did, and the next owner texts the rest once', async () => {
+  let rebalancing = false;
+  const calls: string[] = [];
+  // Pacing: each call waits for its slot and asks stillFresh() first, as the rate limiter does.
+  const adapter: SmsAdapter = {
+    kind: 'twilio',
+    send: async (m) => {
+      await new Promise((r) => setTimeout(r, 5));
+      if (m.stillFresh && !m.stillFresh()) return { ok: false, retriable: true, uncertain: false, stale: true, error: 'stale' };
+      calls.push(m.to);
+      rebalancing = true; // the group starts rebalancing while the first text goes out
+      return { ok: true, providerMessageId: `SM-${calls.length}` };
+    },
+    lookup: async () => ({ found: false }),
+    close: async () => {},
+  };
+  const store = memorySentStore();
+  const { sink: s } = sink(adapter, store);
+  const leads = [lead(), lead(), lead()];
+  await assert.rejects(s.deliver(leads, { abandoned: () => rebalancing }), Abandoned);
+  assert.equal(calls.length, 1, 'the texts still waiting for their slot were not sent');
+  assert.equal(store.sent.size, 1, 'the one sent is recorded as sent');
+  // The next owner (no rebalance now): the sent one is not sent again, the others go out at once
+  // (recorded as failed, not left "sending" for a 30 s wait and a lookup).
+  rebalancing = false;
+  const { sink: next } = sink({ ...adapter, send: async (m) => (calls.push(m.to), { ok: true, providerMessageId: `SM-${calls.length}` }) }, store);
+  const out = await next.deliver(leads);
+  assert.deepEqual(out.map((o) => o.status), ['delivered', 'delivered', 'delivered']);
+  assert.equal(calls.length, 3, 'each person texted exactly once');
+  assert.equal(new Set(calls).size, 3);
+});
+
+test('a job abandoned before any intent writes nothing and sends nothing', async () => {
+  const p = fakeProvider();
+  const store = memorySentStore();
+  const { sink: s } = sink(p.adapter, store);
+  await assert.rejects(s.deliver([lead(), lead()], { abandoned: () => true }), Abandoned);
+  assert.equal(p.calls.length, 0);
+  assert.equal(store.sent.size, 0);
 });

@@ -13,11 +13,14 @@
  *   8. the provider call; the outcome recorded durably before the batch commits. A certain
  *      failure may fall back to the next provider; an uncertain one (the provider may have it)
  *      waits for a lookup on the next attempt instead.
+ * A job told that it no longer matters (its group is rebalancing: every partition of the group
+ * waits for it) stops starting calls: what was sent is recorded as sent, what was not is recorded
+ * as failed (the next owner sends it at once, no lookup needed), and it throws Abandoned.
  */
 import pLimit from 'p-limit';
-import { RetriableError } from '../../errors.js';
+import { Abandoned, RetriableError } from '../../errors.js';
 import { deliveryKey, marketOf, type LeadEvent } from '../../lead.js';
-import type { DeliveryOutcome, Sink } from '../sink.js';
+import type { DeliveryOutcome, DeliverySignal, Sink } from '../sink.js';
 import { metrics } from '../../metrics.js';
 import type { SmsAdapter, SmsSendResult } from './adapters/adapter.js';
 import type { ProviderCircuit } from './breaker.js';
@@ -94,8 +97,9 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     return fallback ? { status: 'fallback', error, next: fallback } : { status: 'retry', error };
   }
 
-  async function deliver(leads: LeadEvent[]): Promise<DeliveryOutcome[]> {
+  async function deliver(leads: LeadEvent[], signal?: DeliverySignal): Promise<DeliveryOutcome[]> {
     if (!opts.optOuts.readable()) throw new RetriableError('opt-out list not readable: no texting until it is');
+    const abandoned = () => signal?.abandoned() ?? false;
     const now = opts.now();
     const outcomes: (DeliveryOutcome | undefined)[] = new Array(leads.length);
     const candidates: Candidate[] = [];
@@ -140,6 +144,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
       firstInBatch.set(c.to, c.lead.leadId);
       return true;
     });
+    if (abandoned()) throw new Abandoned('before any phone was claimed');
     const held = await opts.sent.claimPhones(unique.map((c) => ({ phone: c.to, leadId: c.lead.leadId })), now, opts.dedupWindowMs);
     const claimed = unique.filter((c) => {
       const holder = held.get(c.to);
@@ -147,6 +152,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
       return !holder;
     });
 
+    if (abandoned()) throw new Abandoned('before any intent was recorded');
     // The intent, durably, before any call. A lead that already had one is a redelivery: it was
     // texted, is being texted elsewhere right now, or its outcome was never learned (ask).
     const { existing, intentAt } = await opts.sent.recordIntents(claimed.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider })), opts.now);
@@ -158,6 +164,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
         const k = existing.get(c.lead.leadId);
         if (!k) return undefined;
         return lookups(async () => {
+          if (abandoned()) return; // its outcome no longer matters: the job throws below
           // Waits of our own making are deferred (leads.sms.deferred), not retried: they are not
           // the provider failing, and counted as attempts they sent texts to the DLQ after a
           // backlog (stale → in flight → lookup → take over used up four of eight attempts).
@@ -175,19 +182,23 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
 
     const results = await Promise.all(
       sending.map((c) =>
-        limit(async () => {
-          // From when the intents were written: a slow store before that must not use up the window.
-          const stillFresh = () => opts.now() - intentAt <= SEND_WITHIN_MS;
+        limit(async (): Promise<{ c: Candidate; result: SmsSendResult; unsent?: true }> => {
+          // From when the intents were written: a slow store before that must not use up the
+          // window. Abandoned counts as not fresh: a text still waiting for its pacing slot is not
+          // sent; a call once started is seen through and recorded.
+          const stillFresh = () => !abandoned() && opts.now() - intentAt <= SEND_WITHIN_MS;
           const result: SmsSendResult = !stillFresh()
             ? STALE
             : await opts.adapter.send({
-            leadId: c.lead.leadId,
-            to: c.to,
-            body: opts.compose(c.lead),
-            idempotencyKey: deliveryKey(c.lead.leadId, destination),
-            ...(opts.statusCallbackUrl ? { statusCallbackUrl: opts.statusCallbackUrl } : {}),
+                leadId: c.lead.leadId,
+                to: c.to,
+                body: opts.compose(c.lead),
+                idempotencyKey: deliveryKey(c.lead.leadId, destination),
+                ...(opts.statusCallbackUrl ? { statusCallbackUrl: opts.statusCallbackUrl } : {}),
                 stillFresh,
               });
+          // Stale means the provider was not called (src/sinks/sms/adapters/adapter.ts).
+          if (!result.ok && result.stale && abandoned()) return { c, result, unsent: true };
           if (result.ok) opts.circuit.success();
           else if (result.stale) return { c, result };
           else if (result.retriable) opts.circuit.failure();
@@ -200,8 +211,13 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     const sentAt = opts.now();
     await opts.sent.markSent(results.flatMap(({ c, result }) => (result.ok ? [{ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, providerMessageId: result.providerMessageId, sentAt }] : [])));
     // A stale one is left as it is: its intent stays "sending", so whoever sees it next waits out
-    // IN_FLIGHT_MS and asks the provider (nothing was sent, it will say so) before sending.
-    await opts.sent.markFailed(results.flatMap(({ c, result }) => (!result.ok && !result.uncertain && !result.stale ? [{ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, intentAt }] : [])));
+    // IN_FLIGHT_MS and asks the provider (nothing was sent, it will say so) before sending. One
+    // not called because the job was abandoned is known not to have reached the provider: it is
+    // recorded as failed, so the next owner sends it at once.
+    const failed = results.filter(({ result }) => !result.ok && !result.uncertain && !result.stale);
+    const unsent = results.filter((r) => r.unsent);
+    await opts.sent.markFailed([...failed, ...unsent].map(({ c }) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, intentAt })));
+    if (unsent.length > 0) throw new Abandoned(`${unsent.length} texts not sent, left to the next owner`);
     for (const { c, result } of results) {
       outcomes[c.i] = result.ok ? { status: 'delivered', detail: `${opts.provider} message ${result.providerMessageId}` } : result.stale ? { status: 'retry', error: result.error } : afterFailure(c.lead, result);
     }
