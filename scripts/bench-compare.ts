@@ -9,6 +9,8 @@
  *   npm run bench:compare -- --seconds 20 --rates 83,1700  other rates (per second)
  *   npm run bench:compare -- --only router --reuse-stack   one side; the running stack (fresh topics and db)
  *   npm run bench:compare -- --only router --profile       also CPU profiles of every role (--cpu-prof), summed up
+ *   npm run bench:compare -- --only router --reuse-stack --quick   A/B runs: no per-hop breakdown, no Kafka ceiling
+ *   BENCH_NODE_ARGS="--heapsnapshot-signal=SIGUSR2" …      extra node flags for every role process
  *
  * After each router run it prints where the time went hop by hop, from the leads' histories
  * (scripts/bench/hops.ts).
@@ -40,6 +42,9 @@ const rates = opt('--rates', '83,500,1000,1700').split(',').map(Number);
 const only = opt('--only', '');
 const reuseStack = args.includes('--reuse-stack');
 const profile = args.includes('--profile');
+// A/B runs: the latency and memory lines only, without the per-hop read of the history (minutes
+// on a stack holding a run's worth of events) and Kafka's producer ceiling.
+const quick = args.includes('--quick');
 const outDir = path.resolve('bench-results', `compare-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 fs.mkdirSync(outDir, { recursive: true });
 const log = (l: string) => process.stdout.write(`bench ${new Date().toISOString().slice(11, 19)} ${l}\n`);
@@ -91,18 +96,19 @@ try {
     const mongoUrl = reuseStack ? `mongodb://127.0.0.1:27017/bench_${Date.now().toString(36)}` : 'mongodb://127.0.0.1:27017/leadrouter';
     const profileDir = path.join(outDir, 'profiles');
     // --cpu-prof is refused in NODE_OPTIONS: given to each role's node directly.
-    const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const nodeArgs = [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [])];
     const router = await startRouter({ outDir, kit, reuseStack, apiKey: DEV_VENDOR_KEYS.dev1, env: { MONGO_URL: mongoUrl }, nodeArgs, log });
     const history = await connectMongo(mongoUrl);
     try {
       results.router = await runSide(router, async (rate, since) => {
         // The history sink writes a moment behind the deliveries: give it a few seconds.
         await new Promise((r) => setTimeout(r, 5000));
+        if (quick) return;
         const lines = [...(await hopsSince(history, since).catch((err: Error) => [`hops not read: ${err.message}`])), ...(await stageTimes([9564, 9565, 9566, 9567, 9568]))];
         for (const l of lines) log(`  ${l}`);
         fs.writeFileSync(path.join(outDir, `router-${rate}-hops.txt`), `${lines.join('\n')}\n`);
       });
-      ceiling = await kafkaCeiling({ outDir, env: { ...process.env, ...router.stackEnv }, log }).catch((err: Error) => `not measured: ${err.message}`);
+      if (!quick) ceiling = await kafkaCeiling({ outDir, env: { ...process.env, ...router.stackEnv }, log }).catch((err: Error) => `not measured: ${err.message}`);
     } finally {
       await history.close();
       await router.stop();

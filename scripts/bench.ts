@@ -3,7 +3,9 @@
  *   1. a fixed rate (default 5,000 leads/min for 60 s), open-loop: leads are sent on schedule
  *      whether or not earlier ones were answered, so a slow router shows up as latency, not as
  *      a politely slower load generator;
- *   2. a burst (default 5,000 leads, 64 in flight) to find where it saturates.
+ *   2. a burst (default 5,000 leads, 64 in flight) to find where it saturates, and whether a
+ *      lead posted in its middle waits behind the whole burst (issue 11's "fresh leads first":
+ *      delivered within 2× the fixed rate's p99).
  * For each phase it reports leads/min accepted and delivered, and p50/p95/p99 latency from the
  * POST to the 202 and to each destination: the US buyer and the SMS provider (arrival times the
  * sandbox records) and the search index (the document's indexedAt, stamped by the sink when it
@@ -162,8 +164,17 @@ async function measure(name: string, phase: { sent: Sent[]; failed: number; span
   process.stdout.write(`\n${name}: ${ids.length} accepted, ${phase.failed} refused, sent over ${(phase.spanMs / 1000).toFixed(1)} s\n`);
   process.stdout.write('| destination | delivered | leads/min | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|\n');
   for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
+  // The leads posted in the middle of the phase (by post time): the ones a first-in-first-out
+  // backlog would make wait for everything posted before them.
+  const byPost = [...phase.sent].sort((a, b) => a.postedAt - b.postedAt);
+  const middle = byPost.slice(Math.max(0, Math.floor(byPost.length / 2) - 5), Math.floor(byPost.length / 2) + 5);
+  const midLatency = (m: Map<string, number>) => {
+    const l = middle.filter((x) => m.has(x.leadId)).map((x) => m.get(x.leadId)! - x.postedAt);
+    return l.length === middle.length && l.length > 0 ? Math.max(...l) : null;
+  };
+  const mid = { buyer: midLatency(buyer), sms: midLatency(sms) };
   // The ids let `npm run history:check` audit every lead's history afterwards.
-  return { name, accepted: ids.length, refused: phase.failed, spanMs: phase.spanMs, rows, leadIds: ids };
+  return { name, accepted: ids.length, refused: phase.failed, spanMs: phase.spanMs, rows, leadIds: ids, mid, p99: { buyer: pct(lat(buyer), 99), sms: pct(lat(sms), 99) } };
 }
 
 const ready = await fetch(`${INGEST}/readyz`).then((r) => r.ok, () => false);
@@ -179,7 +190,13 @@ if (SECONDS > 0) {
 }
 if (BURST > 0) {
   const since = Date.now();
-  results.push(await measure(`burst of ${BURST}`, await burst(1_000_000), since));
+  const b = await measure(`burst of ${BURST}`, await burst(1_000_000), since);
+  results.push(b);
+  const idle = results.find((r) => r !== b);
+  const ms = (v: number | null) => (v === null ? 'not delivered' : `${Math.round(v)} ms`);
+  const against = (dest: 'buyer' | 'sms') =>
+    idle && Number.isFinite(idle.p99[dest]) && b.mid[dest] !== null ? ` (${(b.mid[dest]! / idle.p99[dest]).toFixed(1)}× the fixed rate's p99 of ${Math.round(idle.p99[dest])} ms; target ≤ 2×)` : '';
+  process.stdout.write(`\nleads posted mid-burst (10 around #${Math.floor(b.accepted / 2)}), slowest: buyer ${ms(b.mid.buyer)}${against('buyer')}, SMS ${ms(b.mid.sms)}${against('sms')}\n`);
 }
 fs.mkdirSync('bench-results', { recursive: true });
 const file = `bench-results/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
