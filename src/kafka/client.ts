@@ -63,7 +63,26 @@ export async function readProduceLimits(admin: Admin, topics: string[], maxRecor
 }
 
 /** Creates missing topics (existing ones are left alone); partitions are never shrunk. */
-export async function ensureTopics(admin: Admin, topics: TopicSpec[]): Promise<string[]> {
+/**
+ * Creates the topics that are missing, safely with any number of processes doing the same. A
+ * topic another process has just created is listed before its partitions have leaders, and
+ * metadata requests answer "This server does not host this topic-partition" for a moment: a
+ * chaos-run process exited at start on that. Such retriable answers are waited out (30 s at most).
+ */
+export async function ensureTopics(admin: Admin, topics: TopicSpec[], opts: { waitMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<string[]> {
+  const deadline = Date.now() + (opts.waitMs ?? 30_000);
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await createMissing(admin, topics);
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable || Date.now() >= deadline) throw err;
+      await sleep(Math.min(2000, 200 * 2 ** attempt));
+    }
+  }
+}
+
+async function createMissing(admin: Admin, topics: TopicSpec[]): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing: ITopicConfig[] = topics
     .filter((t) => !existing.has(t.name))
