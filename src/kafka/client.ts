@@ -9,6 +9,7 @@ import type { Env } from '../config.js';
 import type { TopicSpec } from '../topology.js';
 import { instanceClientId } from './predecessor.js';
 import { DEFAULT_MAX_BATCH_BYTES, type ProduceLimits } from './produce-limits.js';
+import { retryBriefly } from './backoff.js';
 export { createDurableProducer, type DurableProducer } from './durable-producer.js';
 
 export type { Kafka, Producer, Admin } from 'kafkajs';
@@ -70,16 +71,7 @@ export async function readProduceLimits(admin: Admin, topics: string[], maxRecor
  * chaos-run process exited at start on that. Such retriable answers are waited out (30 s at most).
  */
 export async function ensureTopics(admin: Admin, topics: TopicSpec[], opts: { waitMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<string[]> {
-  const deadline = Date.now() + (opts.waitMs ?? 30_000);
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await createMissing(admin, topics);
-    } catch (err) {
-      if (!(err as { retriable?: boolean }).retriable || Date.now() >= deadline) throw err;
-      await sleep(Math.min(2000, 200 * 2 ** attempt));
-    }
-  }
+  return retryBriefly(() => createMissing(admin, topics), opts);
 }
 
 async function createMissing(admin: Admin, topics: TopicSpec[]): Promise<string[]> {

@@ -7,6 +7,7 @@
 import type { Kafka } from 'kafkajs';
 import type { RawRecord } from './batch-step.js';
 import { offsetsAtTime, topicEnds } from './ops-admin.js';
+import { retryBriefly } from './backoff.js';
 
 export interface TimedRecord extends RawRecord {
   /** The record's Kafka timestamp (producer create time), epoch ms. */
@@ -30,7 +31,16 @@ interface Bounds {
   stop: Map<number, bigint>;
 }
 
+/**
+ * Where to start and stop, per partition. Right after a broker comes back its partitions' leaders
+ * move, and offset requests answer "This server is not the leader" for a moment: the chaos suite's
+ * own ledger read crashed on it (three-broker run). Retriable answers are retried for up to 30 s.
+ */
 async function bounds(kafka: Kafka, topic: string, since: number | undefined, until: number | undefined): Promise<Bounds> {
+  return retryBriefly(() => boundsOnce(kafka, topic, since, until));
+}
+
+async function boundsOnce(kafka: Kafka, topic: string, since: number | undefined, until: number | undefined): Promise<Bounds> {
   const admin = kafka.admin();
   await admin.connect();
   try {
