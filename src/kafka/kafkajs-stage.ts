@@ -17,7 +17,7 @@ import { messageOf } from '../errors.js';
 import { createBatchStep, type BatchStep, type RecordProducer, type StageLogic } from './batch-step.js';
 import { createLiveness, isWrongCoordinator } from './liveness.js';
 import { createPipeline } from './pipeline.js';
-import { removePredecessors } from './predecessor.js';
+import { removePredecessors, retireCrashedMember } from './predecessor.js';
 import type { Encoder } from './codec.js';
 import type { ProduceLimits } from './produce-limits.js';
 
@@ -94,7 +94,8 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     retry: {
       retries: 10,
       initialRetryTime: 300,
-      maxRetryTime: 10_000,
+      // Its last delay is also how long KafkaJS waits before restarting the consumer (above).
+      maxRetryTime: 3000,
       restartOnFailure: async (err: Error) => {
         log.warn({ err: err.message }, 'consumer failed; KafkaJS restarts it');
         return true;
@@ -251,7 +252,13 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     afterProgress();
   }
 
+  // This consumer's member id in its group, and how many times it joined: a crash leaves the old
+  // member behind, which is removed until the restarted consumer is in the group again.
+  let memberId: string | null = null;
+  let joins = 0;
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    memberId = e.payload.memberId;
+    joins++;
     live.joined();
     pipeline?.revoke();
     step.reset();
@@ -275,6 +282,11 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     const err = e.payload.error ?? new Error('consumer crashed');
     log.error({ err: messageOf(err), restart: e.payload.restart }, 'consumer crashed');
     live.crashed(messageOf(err), !e.payload.restart);
+    if (e.payload.restart && memberId) {
+      const crashedAt = joins;
+      void retireCrashedMember(opts.kafka, opts.groupId, memberId, { log, abandon: () => stopping || joins !== crashedAt });
+    }
+    memberId = null;
   });
 
   const watchdog = setInterval(() => live.check(), 5000);

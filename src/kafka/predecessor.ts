@@ -17,7 +17,8 @@
  */
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { messageOf } from '../errors.js';
+import { Abandoned, messageOf } from '../errors.js';
+import { withBackoff } from './backoff.js';
 
 /** The client id of a process that has a stable instance name, or the plain one without it. */
 export function instanceClientId(base: string, instance: string | undefined): string {
@@ -79,5 +80,51 @@ export async function removePredecessors(kafka: Kafka, groupId: string, clientId
   } finally {
     await cluster?.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
+  }
+}
+
+class NoCoordinatorAccess extends Error {}
+
+/** Asks the group's coordinator to remove one member; done when it is gone (UNKNOWN_MEMBER_ID included). */
+async function removeMember(kafka: Kafka, groupId: string, memberId: string): Promise<void> {
+  const cluster = clusterOf(kafka);
+  if (!cluster) throw new NoCoordinatorAccess('cannot reach the group coordinator through this KafkaJS version');
+  try {
+    await cluster.connect();
+    const coordinator = await cluster.findGroupCoordinator({ groupId });
+    await coordinator.leaveGroup({ groupId, memberId }).catch((err: unknown) => {
+      if ((err as { type?: string }).type !== 'UNKNOWN_MEMBER_ID') throw err;
+    });
+  } finally {
+    await cluster.disconnect().catch(() => undefined);
+  }
+}
+
+/**
+ * The same problem inside one process: KafkaJS restarts a crashed consumer (the broker went away,
+ * the coordinator moved) as a **new** member. It tried to leave on the way down, but with the
+ * broker gone that LeaveGroup went nowhere, and the group's coordinator, once back (or on the broker
+ * that took the group over), still lists the old member: the eager rebalance its new member starts
+ * then waits a whole session timeout for a member that will never rejoin, and every partition of
+ * the group stands still meanwhile. In a one-broker chaos run every group did this after the
+ * broker restart (first delivery 11 s after the broker was back, with a 10 s session timeout).
+ *
+ * The member id is this consumer's own (from its last GROUP_JOIN) and KafkaJS has abandoned it, so
+ * removing it is always safe. Tried until it is gone, the consumer has joined again (then the
+ * rebalance is over and the old member with it), or `abandon()` says stop.
+ */
+export async function retireCrashedMember(
+  kafka: Kafka,
+  groupId: string,
+  memberId: string,
+  opts: { abandon(): boolean; log: Logger; sleep?: (ms: number) => Promise<void> },
+): Promise<boolean> {
+  try {
+    await withBackoff(() => removeMember(kafka, groupId, memberId), { initialMs: 250, maxMs: 1000, abandon: opts.abandon, ...(opts.sleep ? { sleep: opts.sleep } : {}) }, (err) => !(err instanceof NoCoordinatorAccess));
+    opts.log.info({ groupId, memberId }, 'removed this consumer\'s crashed member from its group: the rebalance need not wait out its session timeout');
+    return true;
+  } catch (err) {
+    if (!(err instanceof Abandoned)) opts.log.warn({ groupId, err: messageOf(err) }, 'could not remove this consumer\'s crashed member; it leaves after its session timeout');
+    return false;
   }
 }
