@@ -91,6 +91,7 @@ export function createResources(opts: { config: Config; topology: Topology; kafk
       // Whoever posts a lead picks its phone: only a handset in the lead's own market is texted
       // (no premium-rate, toll-free or foreign numbers); the reason lands in history as suppressed.
       eligible: smsEligibility,
+      onSlowJob: (job) => opts.log.warn(job, 'slow SMS job: its partitions waited this long (milliseconds per phase)'),
     }),
   );
   async function build(spec: StageSpec): Promise<Sink> {

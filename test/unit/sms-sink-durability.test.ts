@@ -222,3 +222,29 @@ test('a job abandoned before any intent writes nothing and sends nothing', async
   assert.equal(p.calls.length, 0);
   assert.equal(store.sent.size, 0);
 });
+
+test('a slow job reports where its time went (a provider call that took 6 s), a quick one does not', async () => {
+  let t = 5_000_000;
+  const slow = { ms: 6_000 };
+  const p = fakeProvider(() => ((t += slow.ms), { ok: true, providerMessageId: 'SM1' }));
+  const reports: unknown[] = [];
+  const s = createSmsSink({
+    provider: 'twilio',
+    adapter: p.adapter,
+    adapterFor: () => p.adapter,
+    compose: () => 'hello',
+    optOuts: { isOptedOut: () => false, readable: () => true },
+    sent: memorySentStore().store,
+    circuit: new ProviderCircuit(100, 1000, Date.now),
+    quietHours: OPEN,
+    dedupWindowMs: 86_400_000,
+    now: () => t,
+    onSlowJob: (r) => reports.push(r),
+  });
+  await s.deliver([lead()]);
+  assert.equal(reports.length, 1);
+  assert.deepEqual(reports[0], { provider: 'twilio', texts: 1, claimMs: 0, intentMs: 0, sendMs: 6_000, recordMs: 0, sent: 1, redelivered: 0, lookedUp: 0, stale: 0 });
+  slow.ms = 10;
+  await s.deliver([lead()]);
+  assert.equal(reports.length, 1, 'a quick job is not reported');
+});

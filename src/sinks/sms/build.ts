@@ -7,7 +7,7 @@ import { createAdapter, type SmsAdapterConfigInput } from './adapters/index.js';
 import { ProviderCircuit } from './breaker.js';
 import type { OptOutList } from './optouts.js';
 import type { SentStore } from './sent-store.js';
-import { createSmsSink } from './sms-sink.js';
+import { createSmsSink, type SlowSmsJob } from './sms-sink.js';
 import { compileTemplate } from './template.js';
 
 export interface SmsSinkDeps {
@@ -18,6 +18,7 @@ export interface SmsSinkDeps {
   /** Public base URL of ingest, so providers can POST delivery receipts to it. */
   publicBaseUrl?: string | undefined;
   eligible?(lead: LeadEvent): { allowed: true } | { allowed: false; reason: string };
+  onSlowJob?(report: SlowSmsJob): void;
 }
 
 export function buildSmsSinks(providers: Record<string, SmsProviderConfig>, deps: SmsSinkDeps): Map<string, Sink> {
@@ -44,6 +45,7 @@ export function buildSmsSinks(providers: Record<string, SmsProviderConfig>, deps
         quietHours: deps.policy.quietHours,
         dedupWindowMs: deps.policy.dedupWindowMs,
         now: deps.now,
+        ...(deps.onSlowJob ? { onSlowJob: deps.onSlowJob } : {}),
         ...(deps.publicBaseUrl ? { statusCallbackUrl: `${deps.publicBaseUrl}/v1/webhooks/sms/${provider}/status` } : {}),
       }),
     );

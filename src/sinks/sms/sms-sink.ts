@@ -45,7 +45,26 @@ export interface SmsSinkOptions {
   /** Where the provider should POST delivery receipts, if we have a public URL. */
   statusCallbackUrl?: string;
   concurrency?: number;
+  /** Told about a job slower than SLOW_JOB_MS, with where its time went (why SMS stood still). */
+  onSlowJob?(report: SlowSmsJob): void;
 }
+
+/** Where a slow job's time went: counts and milliseconds per phase. */
+export interface SlowSmsJob {
+  provider: string;
+  texts: number;
+  claimMs: number;
+  intentMs: number;
+  sendMs: number;
+  recordMs: number;
+  sent: number;
+  redelivered: number;
+  lookedUp: number;
+  stale: number;
+}
+
+/** A job slower than this holds its partitions' texts that long: worth a log line. */
+const SLOW_JOB_MS = 5000;
 
 interface Candidate {
   i: number;
@@ -145,6 +164,8 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
       return true;
     });
     if (abandoned()) throw new Abandoned('before any phone was claimed');
+    const started = opts.now();
+    let lookedUp = 0;
     const held = await opts.sent.claimPhones(unique.map((c) => ({ phone: c.to, leadId: c.lead.leadId })), now, opts.dedupWindowMs);
     const claimed = unique.filter((c) => {
       const holder = held.get(c.to);
@@ -153,11 +174,13 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     });
 
     if (abandoned()) throw new Abandoned('before any intent was recorded');
+    const claimedAt = opts.now();
     // The intent, durably, before any call. A lead that already had one is a redelivery: it was
     // texted, is being texted elsewhere right now, or its outcome was never learned (ask).
     const { existing, intentAt } = await opts.sent.recordIntents(claimed.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider })), opts.now);
     // New intents are sent at once; redeliveries are resolved alongside, not before them: a slow
     // lookup must not hold fresh texts past their window (SEND_WITHIN_MS).
+    const intentsAt = opts.now();
     const sending = claimed.filter((c) => !existing.has(c.lead.leadId));
     const resolving = Promise.all(
       claimed.map((c) => {
@@ -171,6 +194,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
           if (k === 'taken') return void (outcomes[c.i] = { status: 'defer', until: now + IN_FLIGHT_MS, reason: 'another process took this text over just now; checked once its call is surely over' });
           if (k.state === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `already texted by ${k.provider} (message ${k.providerMessageId ?? 'unknown'})` });
           if (now - k.intentAt < IN_FLIGHT_MS) return void (outcomes[c.i] = { status: 'defer', until: k.intentAt + IN_FLIGHT_MS + 1000, reason: 'being texted by another process right now, or a moment ago; checked once that call is surely over' });
+          lookedUp++;
           const r = await resolveUncertain(c, k.provider, k.intentAt);
           if (r === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `texted by ${k.provider} before a crash or timeout (confirmed by lookup)` });
           // Not sent after all: recorded as failed, so the next pass claims it afresh, at once.
@@ -209,6 +233,21 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     );
     await resolving;
     const sentAt = opts.now();
+    const report = (recordedAt: number) => {
+      if (!opts.onSlowJob || recordedAt - started < SLOW_JOB_MS) return;
+      opts.onSlowJob({
+        provider: opts.provider,
+        texts: leads.length,
+        claimMs: claimedAt - started,
+        intentMs: intentsAt - claimedAt,
+        sendMs: sentAt - intentsAt,
+        recordMs: recordedAt - sentAt,
+        sent: results.filter((r) => r.result.ok).length,
+        redelivered: existing.size,
+        lookedUp,
+        stale: results.filter((r) => !r.result.ok && r.result.stale).length,
+      });
+    };
     await opts.sent.markSent(results.flatMap(({ c, result }) => (result.ok ? [{ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, providerMessageId: result.providerMessageId, sentAt }] : [])));
     // A stale one is left as it is: its intent stays "sending", so whoever sees it next waits out
     // IN_FLIGHT_MS and asks the provider (nothing was sent, it will say so) before sending. One
@@ -217,6 +256,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     const failed = results.filter(({ result }) => !result.ok && !result.uncertain && !result.stale);
     const unsent = results.filter((r) => r.unsent);
     await opts.sent.markFailed([...failed, ...unsent].map(({ c }) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, intentAt })));
+    report(opts.now());
     if (unsent.length > 0) throw new Abandoned(`${unsent.length} texts not sent, left to the next owner`);
     for (const { c, result } of results) {
       outcomes[c.i] = result.ok ? { status: 'delivered', detail: `${opts.provider} message ${result.providerMessageId}` } : result.stale ? { status: 'retry', error: result.error } : afterFailure(c.lead, result);
