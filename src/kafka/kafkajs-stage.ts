@@ -11,11 +11,11 @@
  *     rejoins, since the rebalance dropped what it held.
  *   - a consumer can crash without restarting itself: reported through onCrash, not exited here.
  */
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import kafkajs, { type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
 import { createBatchStep, type BatchStep, type RecordProducer, type StageLogic } from './batch-step.js';
-import { createLiveness, isWrongCoordinator } from './liveness.js';
+import { createLiveness, isCoordinatorUnreachable, isWrongCoordinator } from './liveness.js';
 import { createPipeline } from './pipeline.js';
 import { removePredecessors, retireCrashedMember } from './predecessor.js';
 import type { Encoder } from './codec.js';
@@ -118,6 +118,23 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     },
   });
 
+  // Set when a commit or heartbeat says the group's coordinator moved or cannot be reached: the
+  // next eachBatch throws an error KafkaJS's runner treats as "rebalancing", so it rejoins, and a
+  // join looks the coordinator up again (KafkaJS would otherwise keep asking the old one).
+  let rejoinWanted: string | null = null;
+  const viaCoordinator = <R>(call: Promise<R>): Promise<R> =>
+    live.viaCoordinator(call).catch((err: unknown) => {
+      if (isWrongCoordinator(err) || isCoordinatorUnreachable(err)) rejoinWanted ??= messageOf(err);
+      throw err;
+    });
+  const rejoinIfWanted = (): void => {
+    if (!rejoinWanted || stopping) return;
+    const why = rejoinWanted;
+    rejoinWanted = null;
+    log.warn({ group: opts.groupId, why }, 'rejoining the group to find its coordinator again');
+    throw Object.assign(new kafkajs.KafkaJSError(`rejoining to find the group coordinator again (${why})`, { retriable: true }), { type: 'NOT_COORDINATOR_FOR_GROUP' });
+  };
+
   const step = createBatchStep<T>({
     stage: opts.name,
     logic: opts.logic,
@@ -129,7 +146,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     heartbeatEveryMs: Math.max(500, Math.floor(opts.sessionTimeoutMs / 6)),
     ...(opts.jobSize ? { jobSize: opts.jobSize } : {}),
     commitOutside: async (offsets) => {
-      await live.viaCoordinator(consumer.commitOffsets(offsets));
+      await viaCoordinator(consumer.commitOffsets(offsets));
       afterProgress();
     },
     isStopping: () => stopping,
@@ -142,7 +159,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
         maxRecords: opts.maxPending ?? 0,
         ...(opts.jobSize ? { maxJobRecords: opts.jobSize } : {}),
         commit: async (offsets) => {
-          await live.viaCoordinator(consumer.commitOffsets(offsets));
+          await viaCoordinator(consumer.commitOffsets(offsets));
           live.progressed(); // /readyz stops reporting an old wait
         },
         isStopping: () => stopping,
@@ -172,6 +189,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    rejoinIfWanted();
     const { batch } = payload;
     const records = batch.messages.map((m) => ({
       topic: batch.topic,
@@ -194,8 +212,9 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
           if (stopping || payload.isStale()) return; // the rest is not resolved: read again by its next owner
           await new Promise((r) => setTimeout(r, 50));
           try {
-            await live.viaCoordinator(payload.heartbeat());
+            await viaCoordinator(payload.heartbeat());
           } catch {
+            rejoinIfWanted();
             return; // the group moves on: the rest is read again by whoever owns it next
           }
           continue;
@@ -217,18 +236,18 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     const status = await step.processBatch(records, {
       heartbeat: async () => {
         try {
-          await live.viaCoordinator(payload.heartbeat());
+          await viaCoordinator(payload.heartbeat());
           live.alive();
         } catch (err) {
           const type = (err as { type?: string }).type ?? '';
           // A moved coordinator too: only KafkaJS's rejoin (after this batch returns) finds the new one.
-          if (['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'].includes(type) || isWrongCoordinator(err)) outOfGroup = true;
+          if (['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'].includes(type) || isWrongCoordinator(err) || isCoordinatorUnreachable(err)) outOfGroup = true;
           throw err;
         }
       },
       isStale: () => outOfGroup || payload.isStale(),
       commit: (offsets) => {
-        const sent = live.viaCoordinator(payload.commitOffsetsIfNecessary({
+        const sent = viaCoordinator(payload.commitOffsetsIfNecessary({
           topics: [...new Set(offsets.map((o) => o.topic))].map((topic) => ({
             topic,
             partitions: offsets.filter((o) => o.topic === topic).map(({ partition, offset }) => ({ partition, offset })),
@@ -250,6 +269,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
       for (const m of batch.messages) payload.resolveOffset(m.offset);
     }
     afterProgress();
+    rejoinIfWanted();
   }
 
   // This consumer's member id in its group, and how many times it joined: a crash leaves the old
@@ -259,6 +279,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     memberId = e.payload.memberId;
     joins++;
+    rejoinWanted = null;
     live.joined();
     pipeline?.revoke();
     step.reset();

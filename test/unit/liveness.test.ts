@@ -1,7 +1,7 @@
 /** The stage watchdog's rules over a fake clock: when a consumer counts as stuck, and when not. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLiveness, isWrongCoordinator } from '../../src/kafka/liveness.js';
+import { createLiveness, isCoordinatorUnreachable, isWrongCoordinator } from '../../src/kafka/liveness.js';
 
 function clocked() {
   let t = 1_000_000;
@@ -133,4 +133,14 @@ test('rejoining the group (a fresh coordinator lookup) ends the streak', async (
   live.alive();
   live.check();
   assert.deepEqual(crashes, []);
+});
+
+test('a coordinator that cannot be reached (its broker gone) is told apart from other failures', () => {
+  const named = (name: string, message = name) => Object.assign(new Error(message), { name });
+  assert.equal(isCoordinatorUnreachable(named('KafkaJSBrokerNotFound', 'Broker 2 not found in the cached metadata')), true);
+  assert.equal(isCoordinatorUnreachable(named('KafkaJSConnectionError', 'Connection error: connect ECONNREFUSED')), true);
+  assert.equal(isCoordinatorUnreachable(named('KafkaJSNumberOfRetriesExceeded', 'retries')), false);
+  assert.equal(isCoordinatorUnreachable(Object.assign(named('KafkaJSNumberOfRetriesExceeded'), { cause: named('KafkaJSConnectionClosedError') })), true);
+  assert.equal(isCoordinatorUnreachable(Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' })), false);
+  assert.equal(isCoordinatorUnreachable(null), false);
 });
