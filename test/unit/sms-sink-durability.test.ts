@@ -248,3 +248,35 @@ test('a slow job reports where its time went (a provider call that took 6 s), a 
   await s.deliver([lead()]);
   assert.equal(reports.length, 1, 'a quick job is not reported');
 });
+
+test('a text this process sent, redelivered (its partition came back after a rebalance), is answered without the store, as the store would', async () => {
+  const p = fakeProvider(() => ({ ok: true, providerMessageId: 'SM-here' }));
+  const { sink: s, store } = sink(p.adapter);
+  const l = lead();
+  assert.equal((await s.deliver([l]))[0]?.status, 'delivered');
+  const calls: string[] = [];
+  for (const name of ['claimPhones', 'recordIntents', 'markSent', 'markFailed'] as const) {
+    const real = store.store[name].bind(store.store) as (...a: unknown[]) => Promise<unknown>;
+    (store.store as unknown as Record<string, unknown>)[name] = (...a: unknown[]) => (calls.push(name), real(...a));
+  }
+  const again = await s.deliver([l]);
+  assert.deepEqual(again[0], { status: 'delivered', detail: 'already texted by twilio (message SM-here)' });
+  assert.deepEqual(calls, [], 'no store call for it');
+  assert.equal(p.calls.length, 1, 'texted once');
+  // Another process (a sink without that memory) gets the same answer from the store.
+  const other = sink(p.adapter, store).sink;
+  const there = await other.deliver([l]);
+  assert.deepEqual(there[0], { status: 'delivered', detail: 'already texted by twilio (message SM-here)' });
+  assert.equal(p.calls.length, 1);
+});
+
+test('the memory of texts sent here keeps the most recent ones only', async () => {
+  const { SentHere } = await import('../../src/sinks/sms/sent-here.js');
+  const m = new SentHere(2);
+  m.add('a', { provider: 'twilio', providerMessageId: '1' });
+  m.add('b', { provider: 'twilio', providerMessageId: '2' });
+  m.add('c', { provider: 'twilio', providerMessageId: '3' });
+  assert.equal(m.get('a'), undefined);
+  assert.equal(m.get('c')?.providerMessageId, '3');
+  assert.equal(m.size, 2);
+});

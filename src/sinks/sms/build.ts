@@ -8,6 +8,7 @@ import { ProviderCircuit } from './breaker.js';
 import type { OptOutList } from './optouts.js';
 import type { SentStore } from './sent-store.js';
 import { createSmsSink, type SlowSmsJob } from './sms-sink.js';
+import { SentHere } from './sent-here.js';
 import { compileTemplate } from './template.js';
 
 export interface SmsSinkDeps {
@@ -25,6 +26,8 @@ export function buildSmsSinks(providers: Record<string, SmsProviderConfig>, deps
   const sinks = new Map<string, Sink>();
   const compose = compileTemplate(deps.policy.template); // validated once, not per lead
   const adapters = new Map<string, SmsAdapter>();
+  // One per process, across providers: a lead is texted by one provider at most.
+  const sentHere = new SentHere();
   for (const [provider, cfg] of Object.entries(providers)) {
     // `markets` is the router's business; the adapter validates the rest.
     const { markets: _markets, ...adapterConfig } = cfg;
@@ -41,6 +44,7 @@ export function buildSmsSinks(providers: Record<string, SmsProviderConfig>, deps
         optOuts: deps.optOuts,
         ...(deps.eligible ? { eligible: deps.eligible } : {}),
         sent: deps.sent,
+        sentHere,
         circuit: new ProviderCircuit(deps.policy.breakerFailures, deps.policy.breakerResetMs, deps.now),
         quietHours: deps.policy.quietHours,
         dedupWindowMs: deps.policy.dedupWindowMs,

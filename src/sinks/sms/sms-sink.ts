@@ -27,6 +27,7 @@ import type { ProviderCircuit } from './breaker.js';
 import { checkQuietHours, type QuietWindows } from './quiet-hours.js';
 import { STALE } from './rate-limit.js';
 import type { SentStore } from './sent-store.js';
+import { SentHere } from './sent-here.js';
 
 export interface SmsSinkOptions {
   provider: string;
@@ -45,6 +46,8 @@ export interface SmsSinkOptions {
   /** Where the provider should POST delivery receipts, if we have a public URL. */
   statusCallbackUrl?: string;
   concurrency?: number;
+  /** Texts this process recorded as sent (shared by its providers' sinks): redeliveries answered without the store. */
+  sentHere?: SentHere;
   /** Told about a job slower than SLOW_JOB_MS, with where its time went (why SMS stood still). */
   onSlowJob?(report: SlowSmsJob): void;
 }
@@ -90,6 +93,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
   const limit = pLimit(opts.concurrency ?? 32);
   const lookups = pLimit(8);
   const destination = `sms:${opts.provider}`;
+  const sentHere = opts.sentHere ?? new SentHere();
   const masked = (phone: string) => `${phone.slice(0, -4)}****`;
 
   /** Step 6: did the provider take a text whose outcome we never learned? */
@@ -99,6 +103,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     const found = await adapter.lookup({ to: c.to, idempotencyKey: deliveryKey(c.lead.leadId, `sms:${provider}`), since });
     if (found.found === true) {
       await opts.sent.markSent([{ leadId: c.lead.leadId, phone: c.to, provider, providerMessageId: found.providerMessageId, sentAt: opts.now() }]);
+      sentHere.add(c.lead.leadId, { provider, providerMessageId: found.providerMessageId });
       return 'sent';
     }
     if (found.found === false) {
@@ -130,10 +135,15 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
       if (opts.optOuts.isOptedOut(to)) return void (outcomes[i] = { status: 'skipped', as: 'suppressed', reason: `${masked(to)} opted out` });
       const quiet = checkQuietHours({ now: new Date(now), zone: lead.enrichment?.timezone.zone ?? null, market: marketOf(lead), windows: opts.quietHours });
       if (!quiet.allowed) return void (outcomes[i] = { status: 'defer', until: quiet.releaseAt.getTime(), reason: quiet.reason });
+      // A redelivery of a text this process sent: the store would answer the same, slowly.
+      const known = sentHere.get(lead.leadId);
+      if (known) return void (outcomes[i] = { status: 'delivered', detail: `already texted by ${known.provider} (message ${known.providerMessageId})` });
       candidates.push({ i, lead, to });
     });
 
-    if (candidates.length > 0 && !opts.circuit.allows()) {
+    // Every lead answered already (suppressed, deferred, texted here before): no store call.
+    if (candidates.length === 0) return outcomes.map((o) => o!);
+    if (!opts.circuit.allows()) {
       const error = `${opts.provider}: circuit open (provider keeps failing)`;
       for (const c of candidates) {
         const fallback = c.lead.delivery?.fallbacks[0];
@@ -248,7 +258,9 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
         stale: results.filter((r) => !r.result.ok && r.result.stale).length,
       });
     };
-    await opts.sent.markSent(results.flatMap(({ c, result }) => (result.ok ? [{ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, providerMessageId: result.providerMessageId, sentAt }] : [])));
+    const sentNow = results.flatMap(({ c, result }) => (result.ok ? [{ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, providerMessageId: result.providerMessageId, sentAt }] : []));
+    await opts.sent.markSent(sentNow);
+    for (const t of sentNow) sentHere.add(t.leadId, { provider: t.provider, providerMessageId: t.providerMessageId });
     // A stale one is left as it is: its intent stays "sending", so whoever sees it next waits out
     // IN_FLIGHT_MS and asks the provider (nothing was sent, it will say so) before sending. One
     // not called because the job was abandoned is known not to have reached the provider: it is
