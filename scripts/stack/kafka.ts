@@ -75,6 +75,10 @@ function kafkaService(cfg: StackConfig, node: { id: number; count: number }): Se
       `default.replication.factor=${rf}`,
       `min.insync.replicas=${minIsr}`,
       'unclean.leader.election.enable=false',
+      // A killed broker's partitions take no writes until the controller fences it: after 9 s of
+      // missed heartbeats by default, which alone held every stage (their produces touch its
+      // partitions) for 11-15 s in three-broker chaos runs. 6 s, heartbeats every second.
+      ...(cluster ? ['broker.session.timeout.ms=6000', 'broker.heartbeat.interval.ms=1000'] : []),
       `offsets.topic.replication.factor=${rf}`,
       'offsets.topic.num.partitions=10',
       `transaction.state.log.replication.factor=${rf}`,
