@@ -10,6 +10,9 @@
  *   - pause() survives a rebalance: a stage paused at its holding limit is resumed when it
  *     rejoins, since the rebalance dropped what it held.
  *   - a consumer can crash without restarting itself: reported through onCrash, not exited here.
+ *   - KafkaJS restarts a crashed consumer as a new member: the old one is removed from the group
+ *     (src/kafka/predecessor.ts), or the rebalance would wait out its session timeout.
+ *   - KafkaJS keeps asking a coordinator that moved or died: the stage makes it rejoin instead.
  */
 import kafkajs, { type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
