@@ -49,52 +49,44 @@ function clusterOf(kafka: Kafka): Cluster | null {
 /** Removes the group's members carrying `clientId`; returns the member ids removed. */
 export async function removePredecessors(kafka: Kafka, groupId: string, clientId: string, log: Logger): Promise<string[]> {
   const admin = kafka.admin();
-  let cluster: Cluster | null = null;
   try {
     await admin.connect();
     const { groups } = await admin.describeGroups([groupId]);
     const stale = (groups[0]?.members ?? []).filter((m) => m.clientId === clientId).map((m) => m.memberId);
     if (stale.length === 0) return [];
-    cluster = clusterOf(kafka);
-    if (!cluster) {
-      log.warn({ groupId }, 'cannot reach the group coordinator through this KafkaJS version; the predecessor leaves after its session timeout');
-      return [];
-    }
-    await cluster.connect();
-    const coordinator = await cluster.findGroupCoordinator({ groupId });
-    const removed: string[] = [];
-    for (const memberId of stale) {
-      try {
-        await coordinator.leaveGroup({ groupId, memberId });
-        removed.push(memberId);
-      } catch (err) {
-        // UNKNOWN_MEMBER_ID: its session ended meanwhile, which is what we wanted.
-        if ((err as { type?: string }).type !== 'UNKNOWN_MEMBER_ID') throw err;
-      }
-    }
+    const removed = await removeMembers(kafka, groupId, stale);
     if (removed.length > 0) log.info({ groupId, removed }, 'removed this instance\'s predecessor from its group: its partitions move now, not after its session timeout');
     return removed;
   } catch (err) {
     log.warn({ groupId, err: messageOf(err) }, 'could not remove this instance\'s predecessor; it leaves after its session timeout');
     return [];
   } finally {
-    await cluster?.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
   }
 }
 
 class NoCoordinatorAccess extends Error {}
 
-/** Asks the group's coordinator to remove one member; done when it is gone (UNKNOWN_MEMBER_ID included). */
-async function removeMember(kafka: Kafka, groupId: string, memberId: string): Promise<void> {
+/**
+ * Asks the group's coordinator to remove these members; returns those it removed. One it no
+ * longer knows (UNKNOWN_MEMBER_ID: its session ended meanwhile) is gone, which is what we wanted.
+ */
+async function removeMembers(kafka: Kafka, groupId: string, memberIds: string[]): Promise<string[]> {
   const cluster = clusterOf(kafka);
   if (!cluster) throw new NoCoordinatorAccess('cannot reach the group coordinator through this KafkaJS version');
   try {
     await cluster.connect();
     const coordinator = await cluster.findGroupCoordinator({ groupId });
-    await coordinator.leaveGroup({ groupId, memberId }).catch((err: unknown) => {
-      if ((err as { type?: string }).type !== 'UNKNOWN_MEMBER_ID') throw err;
-    });
+    const removed: string[] = [];
+    for (const memberId of memberIds) {
+      try {
+        await coordinator.leaveGroup({ groupId, memberId });
+        removed.push(memberId);
+      } catch (err) {
+        if ((err as { type?: string }).type !== 'UNKNOWN_MEMBER_ID') throw err;
+      }
+    }
+    return removed;
   } finally {
     await cluster.disconnect().catch(() => undefined);
   }
@@ -120,7 +112,7 @@ export async function retireCrashedMember(
   opts: { abandon(): boolean; log: Logger; sleep?: (ms: number) => Promise<void> },
 ): Promise<boolean> {
   try {
-    await withBackoff(() => removeMember(kafka, groupId, memberId), { initialMs: 250, maxMs: 1000, abandon: opts.abandon, ...(opts.sleep ? { sleep: opts.sleep } : {}) }, (err) => !(err instanceof NoCoordinatorAccess));
+    await withBackoff(() => removeMembers(kafka, groupId, [memberId]), { initialMs: 250, maxMs: 1000, abandon: opts.abandon, ...(opts.sleep ? { sleep: opts.sleep } : {}) }, (err) => !(err instanceof NoCoordinatorAccess));
     opts.log.info({ groupId, memberId }, 'removed this consumer\'s crashed member from its group: the rebalance need not wait out its session timeout');
     return true;
   } catch (err) {

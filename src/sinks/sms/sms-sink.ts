@@ -243,6 +243,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     );
     await resolving;
     const sentAt = opts.now();
+    const sentNow = results.flatMap(({ c, result }) => (result.ok ? [{ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, providerMessageId: result.providerMessageId, sentAt }] : []));
     const report = (recordedAt: number) => {
       if (!opts.onSlowJob || recordedAt - started < SLOW_JOB_MS) return;
       opts.onSlowJob({
@@ -252,13 +253,12 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
         intentMs: intentsAt - claimedAt,
         sendMs: sentAt - intentsAt,
         recordMs: recordedAt - sentAt,
-        sent: results.filter((r) => r.result.ok).length,
+        sent: sentNow.length,
         redelivered: existing.size,
         lookedUp,
         stale: results.filter((r) => !r.result.ok && r.result.stale).length,
       });
     };
-    const sentNow = results.flatMap(({ c, result }) => (result.ok ? [{ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, providerMessageId: result.providerMessageId, sentAt }] : []));
     await opts.sent.markSent(sentNow);
     for (const t of sentNow) sentHere.add(t.leadId, { provider: t.provider, providerMessageId: t.providerMessageId });
     // A stale one is left as it is: its intent stays "sending", so whoever sees it next waits out
