@@ -1,8 +1,13 @@
 /**
  * A provider's circuit: after N consecutive failures it opens and the provider is skipped
  * (the lead falls back to the next provider at once) until the reset time passes; then one
- * trial send decides whether it closes again. Kept this small on purpose: the adapter already
- * owns timeouts and pacing, so all this needs is a failure count and a clock.
+ * trial job decides whether it closes again, and every other job keeps falling back while that
+ * trial is out. Kept this small on purpose: the adapter already owns timeouts and pacing, so all
+ * this needs is a failure count and a clock.
+ *
+ * The reset is short (5 s by default) because a trial is cheap: a provider still down refuses it
+ * and the job falls back as it would have. A long one keeps a recovered provider's texts on the
+ * fallback for up to that long (chaos run: Twilio idle 12.8 s after its outage with 30 s).
  */
 export class ProviderCircuit {
   private failures = 0;
@@ -14,9 +19,16 @@ export class ProviderCircuit {
     private readonly now: () => number,
   ) {}
 
-  /** Whether a send may be tried now (closed, or half-open after the reset time). */
+  /**
+   * Whether a send may be tried now. When the circuit is open and its reset time has passed, the
+   * first caller gets the trial and the circuit stays open for everyone else for another reset
+   * time, unless the trial answers first (success closes it, failure opens it again).
+   */
   allows(): boolean {
-    return this.now() >= this.openUntil;
+    const now = this.now();
+    if (now < this.openUntil) return false;
+    if (this.failures >= this.threshold) this.openUntil = now + this.resetMs; // half-open: this caller's trial
+    return true;
   }
 
   success(): void {
@@ -29,7 +41,8 @@ export class ProviderCircuit {
     if (this.failures >= this.threshold) this.openUntil = this.now() + this.resetMs;
   }
 
+  /** For the metric: open, or half-open with a trial out. Does not take the trial. */
   isOpen(): boolean {
-    return !this.allows();
+    return this.failures >= this.threshold;
   }
 }
