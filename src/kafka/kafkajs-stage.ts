@@ -138,6 +138,17 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     throw Object.assign(new kafkajs.KafkaJSError(`rejoining to find the group coordinator again (${why})`, { retriable: true }), { type: 'NOT_COORDINATOR_FOR_GROUP' });
   };
 
+  // A heartbeat heard the group rebalancing (or forget this member): the fetch's other partitions
+  // are not worked, since nothing they did could be committed. The heartbeat's own error goes to
+  // KafkaJS's runner, which rejoins at once. Worked one by one, each partition's batch ran until
+  // its next heartbeat and held the rebalance up by that much (chaos: 5 s for six partitions of
+  // backlog as a second enrich process joined). Cleared when the consumer joins again or crashes.
+  let rebalanceHeard: unknown = null;
+  const hearsRebalance = (err: unknown): boolean => ['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION'].includes((err as { type?: string }).type ?? '');
+  const rejoinIfHeard = (): void => {
+    if (rebalanceHeard && !stopping) throw rebalanceHeard; // every batch until the consumer has joined again
+  };
+
   const step = createBatchStep<T>({
     stage: opts.name,
     logic: opts.logic,
@@ -193,6 +204,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     rejoinIfWanted();
+    rejoinIfHeard();
     const { batch } = payload;
     const records = batch.messages.map((m) => ({
       topic: batch.topic,
@@ -216,8 +228,10 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
           await new Promise((r) => setTimeout(r, 50));
           try {
             await viaCoordinator(payload.heartbeat());
-          } catch {
+          } catch (err) {
+            if (hearsRebalance(err)) rebalanceHeard ??= err;
             rejoinIfWanted();
+            rejoinIfHeard();
             return; // the group moves on: the rest is read again by whoever owns it next
           }
           continue;
@@ -245,6 +259,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
           const type = (err as { type?: string }).type ?? '';
           // A moved coordinator too: only KafkaJS's rejoin (after this batch returns) finds the new one.
           if (['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'].includes(type) || isWrongCoordinator(err) || isCoordinatorUnreachable(err)) outOfGroup = true;
+          if (hearsRebalance(err)) rebalanceHeard ??= err;
           throw err;
         }
       },
@@ -273,6 +288,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     }
     afterProgress();
     rejoinIfWanted();
+    rejoinIfHeard();
   }
 
   // This consumer's member id in its group, and how many times it joined: a crash leaves the old
@@ -283,6 +299,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     memberId = e.payload.memberId;
     joins++;
     rejoinWanted = null;
+    rebalanceHeard = null;
     live.joined();
     pipeline?.revoke();
     step.reset();
@@ -311,6 +328,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
       void retireCrashedMember(opts.kafka, opts.groupId, memberId, { log, abandon: () => stopping || joins !== crashedAt });
     }
     memberId = null;
+    rebalanceHeard = null; // KafkaJS restarts it: a new member, joining afresh
   });
 
   const watchdog = setInterval(() => live.check(), 5000);

@@ -1,0 +1,138 @@
+/**
+ * The KafkaJS adapter over a fake consumer: once a heartbeat hears the group rebalancing, the
+ * fetch's other partitions are not worked (nothing they did could be committed) and KafkaJS's
+ * runner gets the heartbeat's error at once, so it rejoins instead of waiting for each
+ * partition's batch to run into its own heartbeat.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import type { EachBatchPayload, Kafka } from 'kafkajs';
+import { runKafkaStage } from '../../src/kafka/kafkajs-stage.js';
+import type { Consumed, RecordResult, StageLogic } from '../../src/kafka/batch-step.js';
+import { fixedLimits } from '../../src/kafka/produce-limits.js';
+
+type Lead = { id: string };
+
+function fakeKafka() {
+  const handlers = new Map<string, (e: { payload: Record<string, unknown> }) => void>();
+  let eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined;
+  const events = { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', FETCH: 'fetch', HEARTBEAT: 'heartbeat', CRASH: 'crash' };
+  const consumer = {
+    events,
+    on: (name: string, fn: (e: { payload: Record<string, unknown> }) => void) => void handlers.set(name, fn),
+    connect: async () => undefined,
+    subscribe: async () => undefined,
+    run: async (o: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => void (eachBatch = o.eachBatch),
+    pause: () => undefined,
+    resume: () => undefined,
+    stop: async () => undefined,
+    disconnect: async () => undefined,
+    commitOffsets: async () => undefined,
+  };
+  const kafka = { consumer: () => consumer } as unknown as Kafka;
+  return {
+    kafka,
+    eachBatch: (p: EachBatchPayload) => eachBatch!(p),
+    join: () => handlers.get('join')!({ payload: { memberId: 'm1', memberAssignment: {} } }),
+  };
+}
+
+const rebalancing = Object.assign(new Error('The group is rebalancing, so a rejoin is needed'), { type: 'REBALANCE_IN_PROGRESS' });
+
+function batch(partition: number, heartbeat: () => Promise<void>): EachBatchPayload {
+  return {
+    batch: { topic: 'in', partition, messages: [{ offset: '0', key: Buffer.from('k'), value: Buffer.from(JSON.stringify({ id: `L${partition}` })), headers: {} }] },
+    heartbeat,
+    isStale: () => false,
+    resolveOffset: () => undefined,
+    commitOffsetsIfNecessary: async () => undefined,
+  } as unknown as EachBatchPayload;
+}
+
+test("after a heartbeat hears 'rebalancing', the batch hands its error to KafkaJS's runner, which rejoins", async () => {
+  const f = fakeKafka();
+  const handled: string[] = [];
+  let slow: () => void = () => undefined;
+  const logic: StageLogic<Lead> = {
+    decode: async (b) => JSON.parse(b!.toString()) as Lead,
+    // The first batch waits until a heartbeat has heard the rebalance, as a slow batch does.
+    handle: async (records: Consumed<Lead>[]): Promise<RecordResult[]> => {
+      handled.push(...records.map((r) => r.value.id));
+      await new Promise<void>((r) => (slow = r));
+      return records.map((r) => ({ outputs: [{ topic: 'out', key: r.value.id, value: r.value }] }));
+    },
+    deadLetter: () => [],
+  };
+  const stage = await runKafkaStage<Lead>({
+    name: 'test',
+    groupId: 'g',
+    topics: ['in'],
+    kafka: f.kafka,
+    producer: { send: async () => undefined },
+    encoder: { encode: (_t, v) => Buffer.from(JSON.stringify(v)) },
+    limits: fixedLimits(1_000_000),
+    logic,
+    log: pino({ level: 'silent' }),
+    poisonTopic: 'poison',
+    partitionsConsumedConcurrently: 1,
+    sessionTimeoutMs: 3000, // heartbeats every 500 ms inside a batch
+    fetchMaxWaitMs: 100,
+    onCrash: () => undefined,
+  });
+  f.join();
+
+  const first = f.eachBatch(batch(0, async () => Promise.reject(rebalancing)));
+  await new Promise((r) => setTimeout(r, 700)); // a heartbeat inside the batch has heard it
+  slow();
+  await assert.rejects(first, (err: { type?: string }) => err.type === 'REBALANCE_IN_PROGRESS', 'the batch that heard it hands the error on');
+  assert.deepEqual(handled, ['L0']);
+
+  // Joined again: partitions are worked as usual.
+  f.join();
+  const next = f.eachBatch(batch(1, async () => undefined));
+  await new Promise((r) => setTimeout(r, 10));
+  slow();
+  await next;
+  assert.deepEqual(handled, ['L0', 'L1']);
+  await stage.stop();
+});
+
+test('every batch after the rebalance was heard is handed the error unworked, until the consumer joins again', async () => {
+  const f = fakeKafka();
+  const handled: string[] = [];
+  const logic: StageLogic<Lead> = {
+    decode: async (b) => JSON.parse(b!.toString()) as Lead,
+    handle: async (records: Consumed<Lead>[]): Promise<RecordResult[]> => {
+      handled.push(...records.map((r) => r.value.id));
+      if (records[0]!.value.id === 'L0') await new Promise((r) => setTimeout(r, 700));
+      return records.map(() => ({ outputs: [] }));
+    },
+    deadLetter: () => [],
+  };
+  const stage = await runKafkaStage<Lead>({
+    name: 'test',
+    groupId: 'g',
+    topics: ['in'],
+    kafka: f.kafka,
+    producer: { send: async () => undefined },
+    encoder: { encode: (_t, v) => Buffer.from(JSON.stringify(v)) },
+    limits: fixedLimits(1_000_000),
+    logic,
+    log: pino({ level: 'silent' }),
+    poisonTopic: 'poison',
+    partitionsConsumedConcurrently: 2,
+    sessionTimeoutMs: 3000,
+    fetchMaxWaitMs: 100,
+    onCrash: () => undefined,
+  });
+  f.join();
+  await assert.rejects(f.eachBatch(batch(0, async () => Promise.reject(rebalancing))));
+  // Another partition of the same fetch (partitions consumed concurrently): not worked.
+  await assert.rejects(f.eachBatch(batch(1, async () => undefined)), (err: { type?: string }) => err.type === 'REBALANCE_IN_PROGRESS');
+  assert.deepEqual(handled, ['L0']);
+  f.join();
+  await f.eachBatch(batch(2, async () => undefined));
+  assert.deepEqual(handled, ['L0', 'L2']);
+  await stage.stop();
+});
