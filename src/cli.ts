@@ -128,7 +128,7 @@ async function run(roleNames: string[]): Promise<number> {
   if (config.env.HEAP_GROWING_PERCENT > 0) v8.setFlagsFromString(`--heap-growing-percent=${config.env.HEAP_GROWING_PERCENT}`);
   const roles = parseRoles(roleNames);
   const log = createLogger(config.env.LOG_LEVEL, roles.join('+'));
-  initErrorTracking(config.env.SENTRY_DSN, log);
+  await initErrorTracking(config.env.SENTRY_DSN, log);
   let exitCode = 0;
   let requestStop: (why: string) => void = () => undefined;
   const running = await startRoles(roles, config, log, {

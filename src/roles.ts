@@ -59,18 +59,21 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   const kafka = createKafka(env, log, clientSuffix);
   const now = createClock(env);
 
-  log.info({ brokers: env.KAFKA_BROKERS }, 'starting: creating missing topics');
-  await step(`Kafka at ${env.KAFKA_BROKERS}`, () => withAdmin(kafka, (admin) => ensureTopics(admin, topology.allTopics)));
-  log.info({ registry: env.SCHEMA_REGISTRY_URL }, 'starting: registering schemas');
+  // Topics and schemas at once: neither needs the other, and a restarted role's start-up is time
+  // its partitions wait (a rebalance is held until it joins).
+  log.info({ brokers: env.KAFKA_BROKERS, registry: env.SCHEMA_REGISTRY_URL }, 'starting: creating missing topics, registering schemas');
   const registry = env.SCHEMA_REGISTRY_URL;
-  const [leadCodec, eventsCodec, optOutCodec, replyCodec] = await step('schema registry', () =>
-    Promise.all([
-      createLeadCodec(registry, leadTopics(topology)),
-      createCodec<HistoryEventRecord>(registry, 'history-event.avsc', [topics.events]),
-      createCodec<OptOutRecord>(registry, 'opt-out.avsc', [topics.optouts]),
-      createCodec<SmsReplyRecord>(registry, 'sms-reply.avsc', [topics.smsReplies]),
-    ]),
-  );
+  const [, [leadCodec, eventsCodec, optOutCodec, replyCodec]] = await Promise.all([
+    step(`Kafka at ${env.KAFKA_BROKERS}`, () => withAdmin(kafka, (admin) => ensureTopics(admin, topology.allTopics))),
+    step('schema registry', () =>
+      Promise.all([
+        createLeadCodec(registry, leadTopics(topology)),
+        createCodec<HistoryEventRecord>(registry, 'history-event.avsc', [topics.events]),
+        createCodec<OptOutRecord>(registry, 'opt-out.avsc', [topics.optouts]),
+        createCodec<SmsReplyRecord>(registry, 'sms-reply.avsc', [topics.smsReplies]),
+      ]),
+    ),
+  ]);
   const encoder = combineEncoders(leadCodec, eventsCodec, optOutCodec, replyCodec);
   const admin: Admin = kafka.admin();
   await step(`Kafka at ${env.KAFKA_BROKERS}`, () => admin.connect());
