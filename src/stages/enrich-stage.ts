@@ -27,8 +27,8 @@ export async function startEnrichStage(deps: StageDeps, spec: StageSpec, withRou
   }
 
   const running = await startLeadStage(deps, spec, {
-    async handle(leads) {
-      const enrichments = await enricher.enrichBatch(leads.map((l) => l.value));
+    async handle(leads, _ctx, abandoned) {
+      const enrichments = await enricher.enrichBatch(leads.map((l) => l.value), abandoned);
       const stats = enricher.verifierStats();
       if (stats) {
         metrics.verifierLookups.set({ source: 'call' }, stats.calls);

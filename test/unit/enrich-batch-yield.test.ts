@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Lead } from '../../src/lead.js';
+import { Abandoned } from '../../src/errors.js';
 import { createEnricher } from '../../src/processors/enrich/index.js';
 import { createJobTitleNormalizer } from '../../src/processors/enrich/job-title.js';
 
@@ -80,5 +81,20 @@ describe('enrichBatch and the event loop', () => {
     const started = performance.now();
     for (const title of titles) assert.equal(normalizer.normalize(title).canonical, null);
     t.diagnostic(`per unique junk title: ${((performance.now() - started) / titles.length).toFixed(2)} ms`);
+  });
+});
+
+describe('enrichBatch and a rebalance', () => {
+  it('stops between leads with Abandoned once told the group is rebalancing', async () => {
+    const enricher = createEnricher({ now: () => NOW });
+    let started = 0;
+    const leads = junkTitles(200).map((title, i) => lead(i, title));
+    await assert.rejects(
+      enricher.enrichBatch(leads, () => ++started > 10),
+      (err: Error) => err instanceof Abandoned,
+    );
+    assert.equal(started, 11, 'asked once per lead, stopped at the first yes');
+    // Not told: the whole batch.
+    assert.equal((await enricher.enrichBatch(leads.slice(0, 20), () => false)).length, 20);
   });
 });

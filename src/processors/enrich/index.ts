@@ -10,6 +10,7 @@
  *   const enrichments = await enricher.enrichBatch(leads);   // verifier calls overlap within the batch
  *   await enricher.close();
  */
+import { Abandoned } from '../../errors.js';
 import type { EmailEnrichment, Enrichment, JobTitleEnrichment, Lead, PhoneEnrichment, TimezoneEnrichment } from '../../lead.js';
 import { createZipTimezoneLookup, type ZipTimezoneLookup } from '../../lookup/zip-timezone.js';
 import { enricherConfigSchema, type EnricherConfig, type EnricherConfigInput } from './config.js';
@@ -33,7 +34,11 @@ export type EnricherOptions = EnricherConfigInput & {
 export interface Enricher {
   enrich(lead: Lead): Promise<Enrichment>;
   /** Enriches a batch with the verifier calls in parallel (capped); results in input order. */
-  enrichBatch(leads: Lead[]): Promise<Enrichment[]>;
+  /**
+   * Every lead of a batch; `abandoned` is asked between leads, and when it says so the batch stops
+   * with Abandoned (its consumer group is rebalancing: nothing done here would be committed).
+   */
+  enrichBatch(leads: Lead[], abandoned?: () => boolean): Promise<Enrichment[]>;
   /** Verifier counters for metrics; null when the verifier is off. */
   verifierStats(): VerifierStats | null;
   close(): Promise<void>;
@@ -76,7 +81,7 @@ export function createEnricher(opts: EnricherOptions = {}): Enricher {
 
   return {
     enrich,
-    async enrichBatch(leads) {
+    async enrichBatch(leads, abandoned) {
       // Each lead's local work (names, phone, ZIP, job title) is synchronous, ~1 ms for a junk
       // title: a batch of hundreds in one go would hold the event loop long enough to starve
       // the consumer's heartbeat timer. So the loop yields between leads; verifier calls still
@@ -84,6 +89,9 @@ export function createEnricher(opts: EnricherOptions = {}): Enricher {
       const pending: Promise<Enrichment>[] = [];
       for (const lead of leads) {
         if (pending.length > 0) await yieldToEventLoop();
+        // A backlog's batches are CPU-bound for seconds: a rebalance must not wait for them
+        // (chaos: a second enrich process joining waited 5-7 s while six of them finished).
+        if (abandoned?.()) throw new Abandoned('the group is rebalancing');
         const enrichment = enrich(lead);
         enrichment.catch(() => {}); // observed by Promise.all below; no unhandled rejection while we yield
         pending.push(enrichment);
