@@ -2,23 +2,21 @@
  * What the stages of one process share, built on first use and closed once: the MongoDB-wire
  * database (history store, SMS sent-texts store), the opt-out list, and the sinks. A process
  * that runs only enrich never connects to MongoDB; one that runs every SMS provider builds one
- * sent-texts store for all of them.
+ * sent-texts store for all of them. Each builder is imported when first used, so a role loads only
+ * the clients it needs (the Elasticsearch client alone is ~0.15 s of a start-up): a restarted
+ * role's start-up is time its partitions wait.
  */
 import type { Logger } from 'pino';
 import type { Db, MongoClient } from 'mongodb';
 import type { Config } from './config.js';
 import type { HistoryEventRecord } from './history/events.js';
-import { EVENTS_COLLECTION, connectMongo, openHistoryStore, type HistoryStore } from './history/store.js';
+import type { HistoryStore } from './history/store.js';
 import type { Kafka } from './kafka/client.js';
 import type { Codec } from './kafka/codec.js';
-import { buildPrimarySink } from './sinks/primary/build.js';
-import { openLedger, type Ledger } from './sinks/primary/ledger.js';
-import { createSearchSink } from './sinks/search/search-sink.js';
+import type { Ledger } from './sinks/primary/ledger.js';
 import type { Sink } from './sinks/sink.js';
-import { smsEligibility } from './sinks/sms/abuse-guard.js';
-import { buildSmsSinks } from './sinks/sms/build.js';
 import { followOptOuts, type OptOutList, type OptOutRecord } from './sinks/sms/optouts.js';
-import { openSentStore, type SentStore } from './sinks/sms/sent-store.js';
+import type { SentStore } from './sinks/sms/sent-store.js';
 import type { StageSpec, Topology } from './topology.js';
 
 export interface Resources {
@@ -63,6 +61,7 @@ export function createResources(opts: { config: Config; topology: Topology; kafk
       }));
   };
   const mongo = once(async (): Promise<{ client: MongoClient; db: Db }> => {
+    const { connectMongo } = await import('./history/store.js');
     const client = await step(`MongoDB at ${env.MONGO_URL}`, () => connectMongo(env.MONGO_URL));
     closers.push(() => client.close());
     return { client, db: client.db() };
@@ -72,17 +71,19 @@ export function createResources(opts: { config: Config; topology: Topology; kafk
     closers.unshift(() => list.close());
     return list;
   });
-  const sentStore = once(async () => step('SMS sent-texts store', async () => openSentStore((await mongo()).db)));
+  const sentStore = once(async () => step('SMS sent-texts store', async () => (await import('./sinks/sms/sent-store.js')).openSentStore((await mongo()).db)));
   const historyStore = once(async () => {
+    const { EVENTS_COLLECTION, openHistoryStore } = await import('./history/store.js');
     const store = await step('history store', () => openHistoryStore(env.MONGO_URL, { ttlDays: env.HISTORY_TTL_DAYS, collection: EVENTS_COLLECTION }));
     closers.push(() => store.close());
     return store;
   });
   // Ingest serves returns whenever MongoDB is back: once() tries a failed open again.
-  const ledger = once(async (): Promise<Ledger> => openLedger((await mongo()).db));
+  const ledger = once(async (): Promise<Ledger> => (await import('./sinks/primary/ledger.js')).openLedger((await mongo()).db));
   const sinks = new Map<string, Promise<Sink>>();
-  const sms = once(async () =>
-    buildSmsSinks(opts.config.router.sms.providers, {
+  const sms = once(async () => {
+    const [{ buildSmsSinks }, { smsEligibility }] = await Promise.all([import('./sinks/sms/build.js'), import('./sinks/sms/abuse-guard.js')]);
+    return buildSmsSinks(opts.config.router.sms.providers, {
       optOuts: await optOuts(),
       sent: await sentStore(),
       policy: opts.config.router.smsPolicy,
@@ -92,13 +93,16 @@ export function createResources(opts: { config: Config; topology: Topology; kafk
       // (no premium-rate, toll-free or foreign numbers); the reason lands in history as suppressed.
       eligible: smsEligibility,
       onSlowJob: (job) => opts.log.warn(job, 'slow SMS job: its partitions waited this long (milliseconds per phase)'),
-    }),
-  );
+    });
+  });
   async function build(spec: StageSpec): Promise<Sink> {
     const d = spec.destination;
     // Distribution among the rule's buyers; schedules and caps follow the business clock, signatures the real one.
-    if (d?.kind === 'primary') return buildPrimarySink(opts.config, opts.log.child({ stage: spec.name }), opts.now);
-    if (d?.kind === 'search') return step(`Elasticsearch at ${env.ES_URL}`, () => createSearchSink({ url: env.ES_URL, index: opts.config.router.search.index }));
+    if (d?.kind === 'primary') return (await import('./sinks/primary/build.js')).buildPrimarySink(opts.config, opts.log.child({ stage: spec.name }), opts.now);
+    if (d?.kind === 'search') {
+      const { createSearchSink } = await import('./sinks/search/search-sink.js');
+      return step(`Elasticsearch at ${env.ES_URL}`, () => createSearchSink({ url: env.ES_URL, index: opts.config.router.search.index }));
+    }
     if (d?.kind === 'sms' && d.name) {
       const sink = (await sms()).get(d.name);
       if (sink) return sink;

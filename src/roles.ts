@@ -9,19 +9,13 @@ import { startAdminServer, type AdminServer, type ReadinessReport } from './admi
 import { createClock } from './clock.js';
 import type { Config } from './config.js';
 import type { HistoryEventRecord } from './history/events.js';
-import { buildIngestApp } from './ingest/app.js';
-import { VendorLeadDedup } from './ingest/dedup.js';
-import { openIngestSecurity } from './ingest/ingest-security.js';
-import { smsWebhookProvidersFromConfig } from './ingest/sms-webhooks-plugin.js';
 import { createDurableProducer, createKafka, ensureTopics, kafkaClientId, readProduceLimits, withAdmin, type Admin } from './kafka/client.js';
 import { combineEncoders, createCodec, createLeadCodec } from './kafka/codec.js';
 import type { RunningStage } from './kafka/kafkajs-stage.js';
 import { startLagMonitor } from './kafka/lag-monitor.js';
-import { registerDashboard } from './dashboard/index.js';
-import { createLeadBatcher } from './producers/lead-batcher.js';
 import { createResources, step } from './resources.js';
 import type { OptOutRecord } from './sinks/sms/optouts.js';
-import { createSmsWebhookHandlers, type SmsReplyRecord } from './sinks/sms/webhook-handlers.js';
+import type { SmsReplyRecord } from './sinks/sms/webhook-handlers.js';
 import type { StageDeps } from './stages/context.js';
 import { metrics, metricsText } from './metrics.js';
 import { STAGE_STARTERS } from './stages/registry.js';
@@ -100,6 +94,16 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
       }
     }
     if (roles.includes('ingest')) {
+      // Imported here: the HTTP server, vendor keys and the dashboard are ingest's alone.
+      const [{ buildIngestApp }, { VendorLeadDedup }, { openIngestSecurity }, { smsWebhookProvidersFromConfig }, { registerDashboard }, { createLeadBatcher }, { createSmsWebhookHandlers }] = await Promise.all([
+        import('./ingest/app.js'),
+        import('./ingest/dedup.js'),
+        import('./ingest/ingest-security.js'),
+        import('./ingest/sms-webhooks-plugin.js'),
+        import('./dashboard/index.js'),
+        import('./producers/lead-batcher.js'),
+        import('./sinks/sms/webhook-handlers.js'),
+      ]);
       const publisher = createLeadBatcher({
         producer,
         encoder,
