@@ -79,6 +79,9 @@ export interface KafkaStageOptions<T> {
   now?: () => number;
 }
 
+/** How long the coordinator waits for every member to rejoin a rebalance. */
+const rebalanceTimeoutMs = (sessionTimeoutMs: number) => Math.max(60_000, sessionTimeoutMs * 2);
+
 export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<RunningStage & { step: BatchStep<T> }> {
   const log = opts.log.child({ stage: opts.name });
   const now = opts.now ?? Date.now;
@@ -86,7 +89,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     groupId: opts.groupId,
     sessionTimeout: opts.sessionTimeoutMs,
     heartbeatInterval: Math.max(500, Math.floor(opts.sessionTimeoutMs / 10)),
-    rebalanceTimeout: Math.max(60_000, opts.sessionTimeoutMs * 2),
+    rebalanceTimeout: rebalanceTimeoutMs(opts.sessionTimeoutMs),
     maxWaitTimeInMs: opts.fetchMaxWaitMs,
     minBytes: opts.fetchMinBytes ?? 1,
     ...(opts.fetchMaxBytesPerPartition ? { maxBytesPerPartition: opts.fetchMaxBytesPerPartition, maxBytes: opts.fetchMaxBytesPerPartition * 8 } : {}),
@@ -111,8 +114,11 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   const live = createLiveness({
     now,
     stallAfterMs,
-    // Longer than a rebalance can legitimately take.
-    crashAfterMs: opts.outOfGroupCrashMs ?? Math.max(120_000, opts.sessionTimeoutMs * 4),
+    // Longer than a rebalance can legitimately take: the coordinator drops a member that has not
+    // rejoined within the rebalance timeout, and a session timeout covers the join's round trips.
+    // Chaos, three brokers: KafkaJS's join to a moved coordinator hung, and both deliver processes
+    // stayed out of their search group for this long (was 120 s) before restarting fixed it.
+    crashAfterMs: opts.outOfGroupCrashMs ?? rebalanceTimeoutMs(opts.sessionTimeoutMs) + opts.sessionTimeoutMs,
     // It never heals by itself (src/kafka/liveness.ts): one session timeout of it is enough.
     wrongCoordinatorCrashMs: opts.sessionTimeoutMs,
     onCrash: (reason) => {
@@ -127,7 +133,17 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   let rejoinWanted: string | null = null;
   const viaCoordinator = <R>(call: Promise<R>): Promise<R> =>
     live.viaCoordinator(call).catch((err: unknown) => {
-      if (isWrongCoordinator(err) || isCoordinatorUnreachable(err)) rejoinWanted ??= messageOf(err);
+      if (isWrongCoordinator(err) || isCoordinatorUnreachable(err)) {
+        rejoinWanted ??= messageOf(err);
+        // Paused at its holding limit, the consumer calls eachBatch no more, and only eachBatch
+        // can hand the runner the rejoin: fetch again. Nothing is taken (the next eachBatch throws
+        // first) and the join resumes everything anyway. Chaos, three brokers: an SMS process
+        // paused behind a dead coordinator held its provider's group for 26 s.
+        if (live.paused && !stopping) {
+          live.setPaused(false);
+          consumer.resume(all());
+        }
+      }
       throw err;
     });
   const rejoinIfWanted = (): void => {

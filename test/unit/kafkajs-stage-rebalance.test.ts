@@ -17,6 +17,8 @@ type Lead = { id: string };
 function fakeKafka() {
   const handlers = new Map<string, (e: { payload: Record<string, unknown> }) => void>();
   let eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined;
+  const calls: string[] = [];
+  let commitError: Error | null = null;
   const events = { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', FETCH: 'fetch', HEARTBEAT: 'heartbeat', CRASH: 'crash' };
   const consumer = {
     events,
@@ -24,15 +26,19 @@ function fakeKafka() {
     connect: async () => undefined,
     subscribe: async () => undefined,
     run: async (o: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => void (eachBatch = o.eachBatch),
-    pause: () => undefined,
-    resume: () => undefined,
+    pause: () => void calls.push('pause'),
+    resume: () => void calls.push('resume'),
     stop: async () => undefined,
     disconnect: async () => undefined,
-    commitOffsets: async () => undefined,
+    commitOffsets: async () => {
+      if (commitError) throw commitError;
+    },
   };
   const kafka = { consumer: () => consumer } as unknown as Kafka;
   return {
     kafka,
+    calls,
+    failCommits: (err: Error) => void (commitError = err),
     eachBatch: (p: EachBatchPayload) => eachBatch!(p),
     join: () => handlers.get('join')!({ payload: { memberId: 'm1', memberAssignment: {} } }),
   };
@@ -134,5 +140,42 @@ test('every batch after the rebalance was heard is handed the error unworked, un
   f.join();
   await f.eachBatch(batch(2, async () => undefined));
   assert.deepEqual(handled, ['L0', 'L2']);
+  await stage.stop();
+});
+
+test('a stage paused at its holding limit fetches again when its coordinator cannot be reached, so the next batch can rejoin', async () => {
+  const f = fakeKafka();
+  const logic: StageLogic<Lead> = {
+    decode: async (b) => JSON.parse(b!.toString()) as Lead,
+    handle: async (records: Consumed<Lead>[]): Promise<RecordResult[]> => records.map(() => ({ deferred: true as const })),
+    deadLetter: () => [],
+  };
+  const stage = await runKafkaStage<Lead>({
+    name: 'test',
+    groupId: 'g',
+    topics: ['in'],
+    kafka: f.kafka,
+    producer: { send: async () => undefined },
+    encoder: { encode: (_t, v) => Buffer.from(JSON.stringify(v)) },
+    limits: fixedLimits(1_000_000),
+    logic,
+    log: pino({ level: 'silent' }),
+    poisonTopic: 'poison',
+    partitionsConsumedConcurrently: 1,
+    sessionTimeoutMs: 3000,
+    fetchMaxWaitMs: 100,
+    maxPending: 1,
+    onCrash: () => undefined,
+  });
+  f.join();
+  await f.eachBatch(batch(0, async () => undefined));
+  assert.deepEqual(f.calls, ['pause'], 'holding its limit: paused');
+  // The coordinator's broker died: a commit (here, of a deferred record finishing) cannot reach it.
+  f.failCommits(Object.assign(new Error('Broker 2 not found in the cached metadata'), { name: 'KafkaJSBrokerNotFound' }));
+  const deferredRecord: Consumed<Lead> = { topic: 'in', partition: 0, offset: '0', key: 'k', value: { id: 'L0' }, raw: null, headers: {} };
+  await stage.step.context.complete(deferredRecord, [], () => true);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(f.calls, ['pause', 'resume'], 'fetching again');
+  await assert.rejects(f.eachBatch(batch(0, async () => undefined)), (err: { type?: string }) => err.type === 'NOT_COORDINATOR_FOR_GROUP');
   await stage.stop();
 });
