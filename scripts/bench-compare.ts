@@ -29,6 +29,7 @@ import { summarizeProfiles } from './bench/profiles.js';
 import { stageTimes } from './bench/stage-times.js';
 import { countCpu, formatCpu } from './bench/cpu.js';
 import { formatRss, sampleRss } from './bench/rss.js';
+import { countStoreOps } from './bench/store-ops.js';
 import { startQueue, startRouter, type Side } from './bench/sides.js';
 
 const args = process.argv.slice(2);
@@ -73,6 +74,7 @@ async function runSide(side: Side, afterRate?: (rate: number, since: Date) => Pr
     const since = new Date();
     const rss = side.pids ? sampleRss(side.pids) : null;
     const cpu = countCpu(side.pids);
+    const storeOps = side.name === 'router' ? await countStoreOps() : null;
     const out = await node(path.join(kit, 'load.mjs'), ['--url', side.url, '--rate', String(rate), '--seconds', String(seconds), '--wait', '180', ...side.loadArgs, '--expect', 'primary=http://127.0.0.1:18081', '--expect', 'sms=http://127.0.0.1:18082', '--json'], path.join(outDir, `${side.name}-${rate}.json`));
     const report = JSON.parse(out.trim().split('\n').at(-1)!) as LoadReport;
     results.set(rate, report);
@@ -82,6 +84,7 @@ async function runSide(side: Side, afterRate?: (rate: number, since: Date) => Pr
       log(`  peak RSS per process: ${formatRss(peak)}`);
     }
     log(`  ${formatCpu(cpu.stop(), report.accepted)}`);
+    if (storeOps) log(`  ${await storeOps.stop(report.accepted)}`);
     const d = (n: string) => report.destinations.find((x) => x.destination === n);
     log(`  202 p99 ${Math.round(report.ack.p99)} ms | buyer p50/p99 ${Math.round(d('primary')?.p50 ?? NaN)}/${Math.round(d('primary')?.p99 ?? NaN)} ms, ${Math.round(d('primary')?.leadsPerMin ?? 0)}/min | sms p50/p99 ${Math.round(d('sms')?.p50 ?? NaN)}/${Math.round(d('sms')?.p99 ?? NaN)} ms, ${Math.round(d('sms')?.leadsPerMin ?? 0)}/min`);
     await afterRate?.(rate, since);
