@@ -44,6 +44,27 @@ function fakeKafka() {
   };
 }
 
+/** The stage under test over the fake consumer: heartbeats every 500 ms inside a batch (session 3 s). */
+function start(f: ReturnType<typeof fakeKafka>, logic: StageLogic<Lead>, extra: { partitionsConsumedConcurrently?: number; maxPending?: number } = {}) {
+  return runKafkaStage<Lead>({
+    name: 'test',
+    groupId: 'g',
+    topics: ['in'],
+    kafka: f.kafka,
+    producer: { send: async () => undefined },
+    encoder: { encode: (_t, v) => Buffer.from(JSON.stringify(v)) },
+    limits: fixedLimits(1_000_000),
+    logic,
+    log: pino({ level: 'silent' }),
+    poisonTopic: 'poison',
+    partitionsConsumedConcurrently: extra.partitionsConsumedConcurrently ?? 1,
+    sessionTimeoutMs: 3000,
+    fetchMaxWaitMs: 100,
+    ...(extra.maxPending ? { maxPending: extra.maxPending } : {}),
+    onCrash: () => undefined,
+  });
+}
+
 const rebalancing = Object.assign(new Error('The group is rebalancing, so a rejoin is needed'), { type: 'REBALANCE_IN_PROGRESS' });
 
 function batch(partition: number, heartbeat: () => Promise<void>): EachBatchPayload {
@@ -70,22 +91,7 @@ test("after a heartbeat hears 'rebalancing', the batch hands its error to KafkaJ
     },
     deadLetter: () => [],
   };
-  const stage = await runKafkaStage<Lead>({
-    name: 'test',
-    groupId: 'g',
-    topics: ['in'],
-    kafka: f.kafka,
-    producer: { send: async () => undefined },
-    encoder: { encode: (_t, v) => Buffer.from(JSON.stringify(v)) },
-    limits: fixedLimits(1_000_000),
-    logic,
-    log: pino({ level: 'silent' }),
-    poisonTopic: 'poison',
-    partitionsConsumedConcurrently: 1,
-    sessionTimeoutMs: 3000, // heartbeats every 500 ms inside a batch
-    fetchMaxWaitMs: 100,
-    onCrash: () => undefined,
-  });
+  const stage = await start(f, logic);
   f.join();
 
   const first = f.eachBatch(batch(0, async () => Promise.reject(rebalancing)));
@@ -116,22 +122,7 @@ test('every batch after the rebalance was heard is handed the error unworked, un
     },
     deadLetter: () => [],
   };
-  const stage = await runKafkaStage<Lead>({
-    name: 'test',
-    groupId: 'g',
-    topics: ['in'],
-    kafka: f.kafka,
-    producer: { send: async () => undefined },
-    encoder: { encode: (_t, v) => Buffer.from(JSON.stringify(v)) },
-    limits: fixedLimits(1_000_000),
-    logic,
-    log: pino({ level: 'silent' }),
-    poisonTopic: 'poison',
-    partitionsConsumedConcurrently: 2,
-    sessionTimeoutMs: 3000,
-    fetchMaxWaitMs: 100,
-    onCrash: () => undefined,
-  });
+  const stage = await start(f, logic, { partitionsConsumedConcurrently: 2 });
   f.join();
   await assert.rejects(f.eachBatch(batch(0, async () => Promise.reject(rebalancing))));
   // Another partition of the same fetch (partitions consumed concurrently): not worked.
@@ -150,23 +141,7 @@ test('a stage paused at its holding limit fetches again when its coordinator can
     handle: async (records: Consumed<Lead>[]): Promise<RecordResult[]> => records.map(() => ({ deferred: true as const })),
     deadLetter: () => [],
   };
-  const stage = await runKafkaStage<Lead>({
-    name: 'test',
-    groupId: 'g',
-    topics: ['in'],
-    kafka: f.kafka,
-    producer: { send: async () => undefined },
-    encoder: { encode: (_t, v) => Buffer.from(JSON.stringify(v)) },
-    limits: fixedLimits(1_000_000),
-    logic,
-    log: pino({ level: 'silent' }),
-    poisonTopic: 'poison',
-    partitionsConsumedConcurrently: 1,
-    sessionTimeoutMs: 3000,
-    fetchMaxWaitMs: 100,
-    maxPending: 1,
-    onCrash: () => undefined,
-  });
+  const stage = await start(f, logic, { maxPending: 1 });
   f.join();
   await f.eachBatch(batch(0, async () => undefined));
   assert.deepEqual(f.calls, ['pause'], 'holding its limit: paused');
