@@ -272,10 +272,10 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
           await viaCoordinator(payload.heartbeat());
           live.alive();
         } catch (err) {
-          const type = (err as { type?: string }).type ?? '';
-          // A moved coordinator too: only KafkaJS's rejoin (after this batch returns) finds the new one.
-          if (['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'].includes(type) || isWrongCoordinator(err) || isCoordinatorUnreachable(err)) outOfGroup = true;
           if (hearsRebalance(err)) rebalanceHeard ??= err;
+          // A moved coordinator too: only KafkaJS's rejoin (after this batch returns) finds the new one.
+          const fenced = (err as { type?: string }).type === 'FENCED_INSTANCE_ID';
+          if (rebalanceHeard || fenced || isWrongCoordinator(err) || isCoordinatorUnreachable(err)) outOfGroup = true;
           throw err;
         }
       },
