@@ -5,6 +5,7 @@
  * record read again later (KafkaJS retries it with backoff, then restarts the consumer).
  */
 import type { Kafka } from 'kafkajs';
+import { retryBriefly } from './backoff.js';
 
 export interface TableFollower {
   /** Resolves once every partition was read up to where it ended at start-up. */
@@ -21,8 +22,11 @@ export async function followTable(opts: {
 }): Promise<TableFollower> {
   const admin = opts.kafka.admin();
   await admin.connect();
-  const ends = new Map((await admin.fetchTopicOffsets(opts.topic)).map((p) => [p.partition, BigInt(p.high)]));
-  await admin.disconnect();
+  // A topic another process created a moment ago may have no leaders yet ("not the leader"):
+  // waited out, not a failed start (a role that starts quickly reached this first in CI).
+  const ends = await retryBriefly(() => admin.fetchTopicOffsets(opts.topic))
+    .then((offsets) => new Map(offsets.map((p) => [p.partition, BigInt(p.high)])))
+    .finally(() => admin.disconnect());
   const reached = new Map<number, bigint>();
   let caughtUp!: () => void;
   const ready = new Promise<void>((r) => (caughtUp = r));
