@@ -7,6 +7,7 @@
  * started during the step counts from zero, one that exited is missed.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
@@ -78,8 +79,8 @@ export function countCpu(roles: Record<string, string> = {}): { stop(): CpuUse }
   };
 }
 
-/** "kafka 12.3 ms, ferretdb 8.1 ms, ..." per lead, and the share of the machine's two cores. */
-export function formatCpu({ used, wallSeconds }: CpuUse, leads: number, cores = 2): string {
+/** "kafka 12.3 ms, ferretdb 8.1 ms, ..." per lead, and the share of the machine's cores. */
+export function formatCpu({ used, wallSeconds }: CpuUse, leads: number, cores = os.availableParallelism()): string {
   const total = used.reduce((s, u) => s + u.seconds, 0);
   const per = used.map((u) => `${u.name} ${((u.seconds * 1000) / Math.max(1, leads)).toFixed(1)}`).join(', ');
   return `CPU ms per lead: ${per}; total ${((total * 1000) / Math.max(1, leads)).toFixed(1)} ms (${Math.round((100 * total) / (wallSeconds * cores))}% of ${cores} cores)`;
