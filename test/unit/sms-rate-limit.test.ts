@@ -123,6 +123,26 @@ describe('rate limiter (token bucket + concurrency)', () => {
     assert.deepEqual(sent, ['+14155550101']);
   });
 
+  test('a late event loop does not let a later slot overtake one whose timer has not fired yet', async () => {
+    const clock = new FakeClock();
+    const limiter = createRateLimiter({ ratePerSecond: 10, concurrency: 2, now: clock.now, sleep: clock.sleep });
+    const order: string[] = [];
+    let finishA!: () => void;
+    const a = limiter.schedule(() => new Promise<void>((r) => (finishA = () => (order.push('A'), r()))));
+    const b = limiter.schedule(async () => void order.push('B')); // its slot is 100 ms away: a timer
+    const c = limiter.schedule(async () => void order.push('C')); // waits for a concurrency slot
+    await settle();
+    // The loop ran late: by the time A frees its slot, C's time has long passed (no wait), while
+    // B's timer has not fired yet.
+    clock.t = 1000;
+    finishA();
+    await settle();
+    assert.deepEqual(order, ['A'], 'C went before B');
+    await clock.run();
+    await Promise.all([a, b, c]);
+    assert.deepEqual(order, ['A', 'B', 'C']);
+  });
+
   test('invalid settings fail at construction', () => {
     assert.throws(() => createRateLimiter({ ratePerSecond: 0, concurrency: 1 }), /ratePerSecond/);
     assert.throws(() => createRateLimiter({ ratePerSecond: 1, concurrency: 0 }), /concurrency/);

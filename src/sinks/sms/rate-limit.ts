@@ -50,6 +50,7 @@ export function createRateLimiter(opts: RateLimitOptions): RateLimiter {
   const tolerance = (burst - 1) * interval;
   let tat = Number.NEGATIVE_INFINITY; // theoretical arrival time of the next send
   const limit = pLimit(opts.concurrency);
+  let started: Promise<void> = Promise.resolve(); // the latest reservation's start
 
   /** Reserves the next slot and returns how long to wait for it (0 = go now). */
   function reserve(): number {
@@ -64,7 +65,12 @@ export function createRateLimiter(opts: RateLimitOptions): RateLimiter {
     schedule<T>(fn: () => Promise<T>): Promise<T> {
       return limit(async () => {
         const wait = reserve();
-        if (wait > 0) await sleep(wait);
+        // Starts in reservation order even when the event loop runs late: a slot whose time has
+        // already passed must not overtake an earlier one whose timer has not fired yet.
+        const earlier = started;
+        const go = (wait > 0 ? sleep(wait) : Promise.resolve()).then(() => earlier);
+        started = go;
+        await go;
         return fn();
       });
     },
