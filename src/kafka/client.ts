@@ -3,7 +3,8 @@
  * everything that touches its API lives in src/kafka so that a move to
  * @confluentinc/kafka-javascript or @platformatic/kafka stays local.
  */
-import kafkajs, { type Admin, type ITopicConfig, type Kafka as KafkaClient } from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka as KafkaClient } from 'kafkajs';
+import kafkajs, { rejoinFixApplied } from './kafkajs.js';
 import type { Logger } from 'pino';
 import type { Env } from '../config.js';
 import type { TopicSpec } from '../topology.js';
@@ -25,6 +26,7 @@ export function kafkaClientId(env: ClientEnv, clientSuffix = ''): string {
 
 export function createKafka(env: ClientEnv, log: Logger, clientSuffix = ''): KafkaClient {
   const child = log.child({ component: 'kafkajs' });
+  if (!rejoinFixApplied) log.warn('KafkaJS was loaded before src/kafka/kafkajs.ts: a consumer whose coordinator moves may stay out of its group (import KafkaJS through that module)');
   return new Kafka({
     clientId: kafkaClientId(env, clientSuffix),
     brokers: env.KAFKA_BROKERS.split(',').map((b) => b.trim()),

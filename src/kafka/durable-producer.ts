@@ -19,7 +19,8 @@
  *     lost a lead's `received` history event in a three-broker chaos run. Every send is checked
  *     against the partitions the broker acknowledged and what was skipped is sent again.
  */
-import kafkajs, { type Kafka as KafkaClient, type Producer } from 'kafkajs';
+import type { Kafka as KafkaClient, Producer } from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import type { Logger } from 'pino';
 import { RetriableError, messageOf } from '../errors.js';
 import { metrics } from '../metrics.js';

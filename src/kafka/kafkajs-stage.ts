@@ -14,7 +14,8 @@
  *     (src/kafka/predecessor.ts), or the rebalance would wait out its session timeout.
  *   - KafkaJS keeps asking a coordinator that moved or died: the stage makes it rejoin instead.
  */
-import kafkajs, { type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
 import { createBatchStep, type BatchStep, type RecordProducer, type StageLogic } from './batch-step.js';

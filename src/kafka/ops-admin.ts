@@ -4,7 +4,8 @@
  * ends, and where each group has committed. Read-only admin calls: nothing here joins a group or
  * commits, so looking never disturbs the stages.
  */
-import kafkajs, { type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import kafkajs from './kafkajs.js';
 
 const { AssignerProtocol } = kafkajs;
 

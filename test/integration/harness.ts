@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
+import kafkajs from '../../src/kafka/kafkajs.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { createLeadCodec, type LeadCodec } from '../../src/kafka/codec.js';
 import type { LeadEvent } from '../../src/lead.js';
@@ -17,6 +18,8 @@ import { loadConfig } from '../../src/config.js';
 import { buildTopology, leadTopics, type Topology } from '../../src/topology.js';
 import { DEV_PEPPER, hashCredential, mintCredential, VENDOR_KEY_PREFIX } from '../../src/security/credentials.js';
 import { DEV_OPERATOR_TOKEN, DEV_VENDOR, DEV_VENDOR_KEYS } from '../../src/security/dev-credentials.js';
+
+const { Kafka, logLevel } = kafkajs;
 
 export const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 export const REGISTRY = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';

@@ -5,9 +5,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@elastic/elasticsearch';
-import { Kafka, logLevel } from 'kafkajs';
+import kafkajs from '../../src/kafka/kafkajs.js';
 import { ES_URL, BROKERS, OPERATOR_HEADERS, postLead, startHarness, waitUntil, type Harness, type RouterProcess } from './harness.js';
 import { ukLeadBody, usLeadBody } from '../support/fixtures.js';
+
+const { Kafka, logLevel } = kafkajs;
 
 let h: Harness;
 let router: RouterProcess;

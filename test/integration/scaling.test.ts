@@ -7,10 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import kafkajs from '../../src/kafka/kafkajs.js';
 import { readClusterStatus, type StageStatus } from '../../src/ops/cluster-status.js';
 import { usLeadBody } from '../support/fixtures.js';
 import { BROKERS, postLead, startHarness, waitUntil, type Harness, type RouterProcess } from './harness.js';
+
+const { Kafka, logLevel } = kafkajs;
 
 let h: Harness;
 let admin: Admin;

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import kafkajs from 'kafkajs';
+import kafkajs from '../../src/kafka/kafkajs.js';
 import { MongoClient } from 'mongodb';
 
 import { stackEndpoints } from '../../scripts/stack.js';
