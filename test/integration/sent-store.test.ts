@@ -33,3 +33,24 @@ test('a failed intent taken over by six processes at once, twenty times: exactly
     assert.equal(winners.length, 1, `round ${round}: ${winners.length} processes took the text over`);
   }
 });
+
+test('texts tried before are read, not inserted, with the same answers: taken over when failed, recorded when missing, reported when in flight', async () => {
+  const store = stores[0]!;
+  const failed = { leadId: 'tried-failed', phone: '+14155559001', provider: 'eurosms' };
+  const { intentAt } = await store.recordIntents([failed], Date.now);
+  await store.markFailed([{ ...failed, intentAt }]);
+  const inFlight = { leadId: 'tried-in-flight', phone: '+14155559002', provider: 'eurosms' };
+  await store.recordIntents([inFlight], Date.now);
+  const missing = { leadId: 'tried-missing', phone: '+14155559003', provider: 'eurosms' };
+
+  const { existing } = await store.recordIntents(
+    [failed, inFlight, missing].map((t) => ({ ...t, provider: 'twilio', triedBefore: true })),
+    Date.now,
+  );
+  assert.equal(existing.has(failed.leadId), false, 'a failed intent is taken over');
+  assert.equal(existing.has(missing.leadId), false, 'a missing intent is recorded');
+  assert.equal((existing.get(inFlight.leadId) as { state: string; provider: string }).state, 'sending');
+  // Both are this provider's now: any other process sees them in flight.
+  const again = await stores[1]!.recordIntents([failed, missing].map((t) => ({ ...t, provider: 'other' })), Date.now);
+  for (const t of [failed, missing]) assert.deepEqual({ state: (again.existing.get(t.leadId) as { state: string }).state, provider: (again.existing.get(t.leadId) as { provider: string }).provider }, { state: 'sending', provider: 'twilio' });
+});

@@ -280,3 +280,60 @@ test('the memory of texts sent here keeps the most recent ones only', async () =
   assert.equal(m.get('c')?.providerMessageId, '3');
   assert.equal(m.size, 2);
 });
+
+test('texts tried before (a fallback) are recorded apart from new ones: their slow takeover does not hold new texts past the send window', async () => {
+  let t = 1_000_000;
+  const p = fakeProvider();
+  const store = memorySentStore();
+  const fallback = { ...lead(), delivery: { destination: 'sms:twilio', rule: 'us', attempt: 0, firstAttemptAt: 0, nextAttemptAt: null, lastError: 'eurosms: HTTP 503', fallbacks: [] } };
+  // The lead failed at another provider first: its intent exists, and taking it over is slow.
+  await store.store.recordIntents([{ leadId: fallback.leadId, phone: fallback.enrichment!.phone.e164!, provider: 'eurosms' }], () => t);
+  await store.store.markFailed([{ leadId: fallback.leadId, phone: fallback.enrichment!.phone.e164!, provider: 'eurosms', intentAt: t }]);
+  const calls: { leadIds: string[]; triedBefore: boolean[] }[] = [];
+  const slowTakeovers = {
+    ...store.store,
+    recordIntents: async (list: Parameters<typeof store.store.recordIntents>[0], clock: () => number) => {
+      calls.push({ leadIds: list.map((x) => x.leadId), triedBefore: list.map((x) => x.triedBefore ?? false) });
+      const answer = await store.store.recordIntents(list, clock);
+      if (list.some((x) => x.leadId === fallback.leadId)) {
+        // The takeover's reads and writes: 20 s on the business clock, while the other group goes on.
+        await new Promise((r) => setTimeout(r, 20));
+        t += 20_000;
+      }
+      return answer;
+    },
+  };
+  const fresh = [lead(), lead()];
+  const { sink: s } = sink(p.adapter, { ...store, store: slowTakeovers }, { now: () => t });
+  const outcomes = await s.deliver([fresh[0]!, fallback, fresh[1]!]);
+  assert.deepEqual(calls, [
+    { leadIds: [fresh[0]!.leadId, fresh[1]!.leadId], triedBefore: [false, false] },
+    { leadIds: [fallback.leadId], triedBefore: [true] },
+  ]);
+  // The new texts went out within their window; the fallback's own window starts at its takeover.
+  assert.equal(outcomes[0]?.status, 'delivered');
+  assert.equal(outcomes[2]?.status, 'delivered');
+  assert.equal(outcomes[1]?.status, 'retry', 'the fallback took 20 s to record: past its window, retried (looked up first)');
+  assert.deepEqual(p.calls.sort(), [fresh[0]!.enrichment!.phone.e164!, fresh[1]!.enrichment!.phone.e164!].sort());
+});
+
+test('a job whose second group fails to record still records what the first group sent, then fails', async () => {
+  const p = fakeProvider();
+  const store = memorySentStore();
+  const fallback = { ...lead(), delivery: { destination: 'sms:twilio', rule: 'us', attempt: 1, firstAttemptAt: 0, nextAttemptAt: null, lastError: 'timeout', fallbacks: [] } };
+  const failing = {
+    ...store.store,
+    recordIntents: async (list: Parameters<typeof store.store.recordIntents>[0], clock: () => number) => {
+      if (list.some((x) => x.triedBefore)) throw new RetriableError('SMS store intent: no answer');
+      return store.store.recordIntents(list, clock);
+    },
+  };
+  const fresh = lead();
+  const { sink: s } = sink(p.adapter, { ...store, store: failing });
+  await assert.rejects(s.deliver([fresh, fallback]), /no answer/);
+  assert.equal(p.calls.length, 1);
+  // Redelivered: the new text is answered as sent (recorded), not sent again.
+  const again = await s.deliver([fresh]);
+  assert.match((again[0] as { detail: string }).detail, /already texted/);
+  assert.equal(p.calls.length, 1);
+});

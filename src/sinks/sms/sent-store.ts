@@ -54,6 +54,17 @@ interface PhoneClaim {
   at: number;
 }
 
+export interface IntentRequest {
+  leadId: string;
+  phone: string;
+  provider: string;
+  /**
+   * The lead was tried before (a fallback from another provider, a retry): its intent almost
+   * surely exists, so it is read first instead of inserted. Only a cost hint: the answer is the same.
+   */
+  triedBefore?: boolean;
+}
+
 export interface SentStore {
   /**
    * Claims each phone for its lead for the window. Returns, per phone it could not claim, the
@@ -67,7 +78,7 @@ export interface SentStore {
    * Intents are stamped with clock() when written (not when queued); `intentAt` is the earliest
    * stamp: a caller that sends only within a window of it is inside the window of every one.
    */
-  recordIntents(texts: { leadId: string; phone: string; provider: string }[], clock: () => number): Promise<{ existing: Map<string, TextRecord | 'taken'>; intentAt: number }>;
+  recordIntents(texts: IntentRequest[], clock: () => number): Promise<{ existing: Map<string, TextRecord | 'taken'>; intentAt: number }>;
   markSent(texts: { leadId: string; phone: string; provider: string; providerMessageId: string; sentAt: number }[]): Promise<void>;
   /**
    * Certainly not sent: another provider may take it, and the phone is free again. Only the
@@ -196,9 +207,19 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         // caller's window and everyone else's wait are counted from the same value.
         let first: number | undefined;
         const stamp = () => (first ??= clock());
-        const dups = await insertAll(intents, list.length, (i) => ({ _id: list[i]!.leadId, phone: list[i]!.phone, provider: list[i]!.provider, state: 'sending' as const, intentAt: stamp() }));
-        await each([...dups].map((i) => list[i]!), async (t) => {
-          const record = await recordOf(t.leadId);
+        const intentOf = (t: IntentRequest): IntentDoc => ({ _id: t.leadId, phone: t.phone, provider: t.provider, state: 'sending', intentAt: stamp() });
+        // A text tried before is read, not inserted: in a chunk with fresh ones, its duplicate
+        // made FerretDB write the whole chunk one transaction per document (fallback jobs after a
+        // provider's outage took 7-30 s to record, past the send window: chaos).
+        const fresh = list.filter((t) => !t.triedBefore);
+        const dups = await insertAll(intents, fresh.length, (i) => intentOf(fresh[i]!));
+        const known = [...[...dups].map((i) => fresh[i]!), ...list.filter((t) => t.triedBefore)];
+        await each(known, async (t) => {
+          let record = await recordOf(t.leadId);
+          if (!record && t.triedBefore) {
+            if ((await insertAll(intents, 1, () => intentOf(t))).size === 0) return; // none after all: ours now
+            record = await recordOf(t.leadId); // another process wrote it just now
+          }
           if (record?.state !== 'failed') return void (record && existing.set(t.leadId, record));
           // Certainly not sent before: this provider takes it over, unless another process just
           // did. Who takes over that failed intent is decided by a unique insert, not by a

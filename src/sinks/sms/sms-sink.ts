@@ -75,6 +75,17 @@ interface Candidate {
   to: string;
 }
 
+/** One text's call and the intent stamp its send window and any later "failed" mark belong to. */
+interface Sent {
+  c: Candidate;
+  result: SmsSendResult;
+  intentAt: number;
+  unsent?: true;
+}
+
+/** Whether this lead was tried before (a fallback, a retry): its text has an intent already. */
+const triedBefore = (lead: LeadEvent): boolean => !!lead.delivery && (lead.delivery.attempt > 0 || lead.delivery.lastError !== null);
+
 /**
  * An intent younger than this may belong to a call still in flight in another process (two
  * owners for a moment during a rebalance): wait rather than ask the provider and race it. Longer
@@ -185,63 +196,89 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
 
     if (abandoned()) throw new Abandoned('before any intent was recorded');
     const claimedAt = opts.now();
-    // The intent, durably, before any call. A lead that already had one is a redelivery: it was
-    // texted, is being texted elsewhere right now, or its outcome was never learned (ask).
-    const { existing, intentAt } = await opts.sent.recordIntents(claimed.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider })), opts.now);
-    // New intents are sent at once; redeliveries are resolved alongside, not before them: a slow
-    // lookup must not hold fresh texts past their window (SEND_WITHIN_MS).
-    const intentsAt = opts.now();
-    const sending = claimed.filter((c) => !existing.has(c.lead.leadId));
-    const resolving = Promise.all(
-      claimed.map((c) => {
-        const k = existing.get(c.lead.leadId);
-        if (!k) return undefined;
-        return lookups(async () => {
-          if (abandoned()) return; // its outcome no longer matters: the job throws below
-          // Waits of our own making are deferred (leads.sms.deferred), not retried: they are not
-          // the provider failing, and counted as attempts they sent texts to the DLQ after a
-          // backlog (stale → in flight → lookup → take over used up four of eight attempts).
-          if (k === 'taken') return void (outcomes[c.i] = { status: 'defer', until: now + IN_FLIGHT_MS, reason: 'another process took this text over just now; checked once its call is surely over' });
-          if (k.state === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `already texted by ${k.provider} (message ${k.providerMessageId ?? 'unknown'})` });
-          if (now - k.intentAt < IN_FLIGHT_MS) return void (outcomes[c.i] = { status: 'defer', until: k.intentAt + IN_FLIGHT_MS + 1000, reason: 'being texted by another process right now, or a moment ago; checked once that call is surely over' });
-          lookedUp++;
-          const r = await resolveUncertain(c, k.provider, k.intentAt);
-          if (r === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `texted by ${k.provider} before a crash or timeout (confirmed by lookup)` });
-          // Not sent after all: recorded as failed, so the next pass claims it afresh, at once.
-          outcomes[c.i] = r === 'not-sent' ? { status: 'defer', until: now + 1000, reason: `${k.provider} confirms the earlier attempt did not send; sending again` } : r;
-        });
-      }),
-    );
-    resolving.catch(() => undefined); // awaited below, after the sends: not an unhandled rejection meanwhile
+    let intentsAt = claimedAt;
+    let redelivered = 0;
 
-    const results = await Promise.all(
-      sending.map((c) =>
-        limit(async (): Promise<{ c: Candidate; result: SmsSendResult; unsent?: true }> => {
-          // From when the intents were written: a slow store before that must not use up the
-          // window. Abandoned counts as not fresh: a text still waiting for its pacing slot is not
-          // sent; a call once started is seen through and recorded.
-          const stillFresh = () => !abandoned() && opts.now() - intentAt <= SEND_WITHIN_MS;
-          const result: SmsSendResult = !stillFresh()
-            ? STALE
-            : await opts.adapter.send({
-                leadId: c.lead.leadId,
-                to: c.to,
-                body: opts.compose(c.lead),
-                idempotencyKey: deliveryKey(c.lead.leadId, destination),
-                ...(opts.statusCallbackUrl ? { statusCallbackUrl: opts.statusCallbackUrl } : {}),
-                stillFresh,
-              });
-          // Stale means the provider was not called (src/sinks/sms/adapters/adapter.ts).
-          if (!result.ok && result.stale && abandoned()) return { c, result, unsent: true };
-          if (result.ok) opts.circuit.success();
-          else if (result.stale) return { c, result };
-          else if (result.retriable) opts.circuit.failure();
-          metrics.circuitOpen.set({ provider: opts.provider }, opts.circuit.isOpen() ? 1 : 0);
-          return { c, result };
+    /**
+     * Records the intents of one group of texts, durably, before any call, then sends the new
+     * ones. A lead that already had an intent is a redelivery: it was texted, is being texted
+     * elsewhere right now, or its outcome was never learned (ask). Never throws: what was sent
+     * must be recorded below whatever else failed.
+     */
+    async function recordAndSend(group: Candidate[]): Promise<{ results: Sent[]; error?: unknown }> {
+      let recorded: Awaited<ReturnType<SentStore['recordIntents']>>;
+      try {
+        recorded = await opts.sent.recordIntents(group.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, triedBefore: triedBefore(c.lead) })), opts.now);
+      } catch (error) {
+        return { results: [], error };
+      }
+      const { existing, intentAt } = recorded;
+      intentsAt = Math.max(intentsAt, opts.now());
+      redelivered += existing.size;
+      // New intents are sent at once; redeliveries are resolved alongside, not before them: a slow
+      // lookup must not hold fresh texts past their window (SEND_WITHIN_MS).
+      const sending = group.filter((c) => !existing.has(c.lead.leadId));
+      const resolving = Promise.all(
+        group.map((c) => {
+          const k = existing.get(c.lead.leadId);
+          if (!k) return undefined;
+          return lookups(async () => {
+            if (abandoned()) return; // its outcome no longer matters: the job throws below
+            // Waits of our own making are deferred (leads.sms.deferred), not retried: they are not
+            // the provider failing, and counted as attempts they sent texts to the DLQ after a
+            // backlog (stale → in flight → lookup → take over used up four of eight attempts).
+            if (k === 'taken') return void (outcomes[c.i] = { status: 'defer', until: now + IN_FLIGHT_MS, reason: 'another process took this text over just now; checked once its call is surely over' });
+            if (k.state === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `already texted by ${k.provider} (message ${k.providerMessageId ?? 'unknown'})` });
+            if (now - k.intentAt < IN_FLIGHT_MS) return void (outcomes[c.i] = { status: 'defer', until: k.intentAt + IN_FLIGHT_MS + 1000, reason: 'being texted by another process right now, or a moment ago; checked once that call is surely over' });
+            lookedUp++;
+            const r = await resolveUncertain(c, k.provider, k.intentAt);
+            if (r === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `texted by ${k.provider} before a crash or timeout (confirmed by lookup)` });
+            // Not sent after all: recorded as failed, so the next pass claims it afresh, at once.
+            outcomes[c.i] = r === 'not-sent' ? { status: 'defer', until: now + 1000, reason: `${k.provider} confirms the earlier attempt did not send; sending again` } : r;
+          });
         }),
-      ),
-    );
-    await resolving;
+      ).then(
+        () => undefined,
+        (err: unknown) => ({ err }),
+      );
+
+      const results = await Promise.all(
+        sending.map((c) =>
+          limit(async (): Promise<Sent> => {
+            // From when the intents were written: a slow store before that must not use up the
+            // window. Abandoned counts as not fresh: a text still waiting for its pacing slot is not
+            // sent; a call once started is seen through and recorded.
+            const stillFresh = () => !abandoned() && opts.now() - intentAt <= SEND_WITHIN_MS;
+            const result: SmsSendResult = !stillFresh()
+              ? STALE
+              : await opts.adapter.send({
+                  leadId: c.lead.leadId,
+                  to: c.to,
+                  body: opts.compose(c.lead),
+                  idempotencyKey: deliveryKey(c.lead.leadId, destination),
+                  ...(opts.statusCallbackUrl ? { statusCallbackUrl: opts.statusCallbackUrl } : {}),
+                  stillFresh,
+                });
+            // Stale means the provider was not called (src/sinks/sms/adapters/adapter.ts).
+            if (!result.ok && result.stale && abandoned()) return { c, result, intentAt, unsent: true };
+            if (result.ok) opts.circuit.success();
+            else if (result.stale) return { c, result, intentAt };
+            else if (result.retriable) opts.circuit.failure();
+            metrics.circuitOpen.set({ provider: opts.provider }, opts.circuit.isOpen() ? 1 : 0);
+            return { c, result, intentAt };
+          }),
+        ),
+      );
+      const failedLookups = await resolving;
+      return failedLookups ? { results, error: failedLookups.err } : { results };
+    }
+
+    // Texts tried before (a fallback from another provider, a retry) are recorded apart from new
+    // ones, each group with its own send window: their intents exist already and take several
+    // store calls each (read, takeover), which held the new texts of the same job past their window.
+    const groups = [claimed.filter((c) => !triedBefore(c.lead)), claimed.filter((c) => triedBefore(c.lead))].filter((g) => g.length > 0);
+    const done = await Promise.all(groups.map(recordAndSend));
+    const results = done.flatMap((d) => d.results);
     const sentAt = opts.now();
     const sentNow = results.flatMap(({ c, result }) => (result.ok ? [{ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, providerMessageId: result.providerMessageId, sentAt }] : []));
     const report = (recordedAt: number) => {
@@ -254,7 +291,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
         sendMs: sentAt - intentsAt,
         recordMs: recordedAt - sentAt,
         sent: sentNow.length,
-        redelivered: existing.size,
+        redelivered,
         lookedUp,
         stale: results.filter((r) => !r.result.ok && r.result.stale).length,
       });
@@ -267,8 +304,12 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     // recorded as failed, so the next owner sends it at once.
     const failed = results.filter(({ result }) => !result.ok && !result.uncertain && !result.stale);
     const unsent = results.filter((r) => r.unsent);
-    await opts.sent.markFailed([...failed, ...unsent].map(({ c }) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, intentAt })));
+    await opts.sent.markFailed([...failed, ...unsent].map(({ c, intentAt }) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, intentAt })));
     report(opts.now());
+    // What was sent is recorded above; now the job fails as a whole (retried: the sent ones are
+    // answered as redeliveries).
+    const error = done.find((d) => d.error !== undefined)?.error;
+    if (error !== undefined) throw error;
     if (unsent.length > 0) throw new Abandoned(`${unsent.length} texts not sent, left to the next owner`);
     for (const { c, result } of results) {
       outcomes[c.i] = result.ok ? { status: 'delivered', detail: `${opts.provider} message ${result.providerMessageId}` } : result.stale ? { status: 'retry', error: result.error } : afterFailure(c.lead, result);
