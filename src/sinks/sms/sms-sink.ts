@@ -28,6 +28,7 @@ import { checkQuietHours, type QuietWindows } from './quiet-hours.js';
 import { STALE } from './rate-limit.js';
 import type { SentStore } from './sent-store.js';
 import { SentHere } from './sent-here.js';
+import { createRedeliveryResolver, masked } from './redelivery.js';
 
 export interface SmsSinkOptions {
   provider: string;
@@ -87,16 +88,12 @@ interface Sent {
 const triedBefore = (lead: LeadEvent): boolean => !!lead.delivery && (lead.delivery.attempt > 0 || lead.delivery.lastError !== null);
 
 /**
- * An intent younger than this may belong to a call still in flight in another process (two
- * owners for a moment during a rebalance): wait rather than ask the provider and race it. Longer
- * than any provider timeout and batch.
- */
-const IN_FLIGHT_MS = 30_000;
-/**
- * The other half of that rule: a text is sent only within this long of its intent. Past it, the
- * call is not made (the lead is retried and goes through the lookup), so a text held up behind a
- * slow store or the provider's pacing cannot go out after another owner looked, found nothing and
- * sent it (83 people texted twice in chaos run 5). Plus the provider timeout, within IN_FLIGHT_MS.
+ * The other half of the in-flight rule (IN_FLIGHT_MS in src/sinks/sms/redelivery.ts: another
+ * owner waits that long before asking the provider): a text is sent only within this long of its
+ * intent. Past it, the call is not made (the lead is retried and goes through the lookup), so a
+ * text held up behind a slow store or the provider's pacing cannot go out after another owner
+ * looked, found nothing and sent it (83 people texted twice in chaos run 5). Plus the provider
+ * timeout, within IN_FLIGHT_MS.
  */
 const SEND_WITHIN_MS = 15_000;
 
@@ -105,24 +102,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
   const lookups = pLimit(8);
   const destination = `sms:${opts.provider}`;
   const sentHere = opts.sentHere ?? new SentHere();
-  const masked = (phone: string) => `${phone.slice(0, -4)}****`;
-
-  /** Step 6: did the provider take a text whose outcome we never learned? */
-  async function resolveUncertain(c: Candidate, provider: string, since: number): Promise<'sent' | 'not-sent' | DeliveryOutcome> {
-    const adapter = opts.adapterFor(provider) ?? (provider === opts.provider ? opts.adapter : undefined);
-    if (!adapter) return { status: 'retry', error: `text to ${masked(c.to)} may have gone out through ${provider}, which is not configured here; not re-sent` };
-    const found = await adapter.lookup({ to: c.to, idempotencyKey: deliveryKey(c.lead.leadId, `sms:${provider}`), since });
-    if (found.found === true) {
-      await opts.sent.markSent([{ leadId: c.lead.leadId, phone: c.to, provider, providerMessageId: found.providerMessageId, sentAt: opts.now() }]);
-      sentHere.add(c.lead.leadId, { provider, providerMessageId: found.providerMessageId });
-      return 'sent';
-    }
-    if (found.found === false) {
-      await opts.sent.markFailed([{ leadId: c.lead.leadId, phone: c.to, provider, intentAt: since }]);
-      return 'not-sent';
-    }
-    return { status: 'retry', error: `uncertain whether ${provider} sent the text (${found.reason}); asking again later, not re-sent` };
-  }
+  const resolveRedelivery = createRedeliveryResolver({ provider: opts.provider, adapter: opts.adapter, adapterFor: opts.adapterFor, sent: opts.sent, sentHere, now: opts.now });
 
   function afterFailure(lead: LeadEvent, result: Extract<SmsSendResult, { ok: false }>): DeliveryOutcome {
     const error = `${opts.provider}: ${result.error}`;
@@ -224,17 +204,9 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
           if (!k) return undefined;
           return lookups(async () => {
             if (abandoned()) return; // its outcome no longer matters: the job throws below
-            // Waits of our own making are deferred (leads.sms.deferred), not retried: they are not
-            // the provider failing, and counted as attempts they sent texts to the DLQ after a
-            // backlog (stale → in flight → lookup → take over used up four of eight attempts).
-            if (k === 'taken') return void (outcomes[c.i] = { status: 'defer', until: now + IN_FLIGHT_MS, reason: 'another process took this text over just now; checked once its call is surely over' });
-            if (k.state === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `already texted by ${k.provider} (message ${k.providerMessageId ?? 'unknown'})` });
-            if (now - k.intentAt < IN_FLIGHT_MS) return void (outcomes[c.i] = { status: 'defer', until: k.intentAt + IN_FLIGHT_MS + 1000, reason: 'being texted by another process right now, or a moment ago; checked once that call is surely over' });
-            lookedUp++;
-            const r = await resolveUncertain(c, k.provider, k.intentAt);
-            if (r === 'sent') return void (outcomes[c.i] = { status: 'delivered', detail: `texted by ${k.provider} before a crash or timeout (confirmed by lookup)` });
-            // Not sent after all: recorded as failed, so the next pass claims it afresh, at once.
-            outcomes[c.i] = r === 'not-sent' ? { status: 'defer', until: now + 1000, reason: `${k.provider} confirms the earlier attempt did not send; sending again` } : r;
+            const { outcome, lookedUp: asked } = await resolveRedelivery(c.lead, c.to, k, now);
+            if (asked) lookedUp++;
+            outcomes[c.i] = outcome;
           });
         }),
       ).then(
