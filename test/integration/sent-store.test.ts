@@ -34,7 +34,7 @@ test('a failed intent taken over by six processes at once, twenty times: exactly
   }
 });
 
-test('texts tried before are read, not inserted, with the same answers: taken over when failed, recorded when missing, reported when in flight', async () => {
+test('texts tried before, inserted apart from new ones, get the same answers: taken over when failed, recorded when missing, reported when in flight', async () => {
   const store = stores[0]!;
   const failed = { leadId: 'tried-failed', phone: '+14155559001', provider: 'eurosms' };
   const { intentAt } = await store.recordIntents([failed], Date.now);

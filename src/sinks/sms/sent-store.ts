@@ -59,8 +59,8 @@ export interface IntentRequest {
   phone: string;
   provider: string;
   /**
-   * The lead was tried before (a fallback from another provider, a retry): its intent almost
-   * surely exists, so it is read first instead of inserted. Only a cost hint: the answer is the same.
+   * The lead was tried before (a fallback from another provider, a retry): its intent may exist,
+   * so it is inserted apart from new texts. Only a cost hint: the answer is the same.
    */
   triedBefore?: boolean;
 }
@@ -208,18 +208,19 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         let first: number | undefined;
         const stamp = () => (first ??= clock());
         const intentOf = (t: IntentRequest): IntentDoc => ({ _id: t.leadId, phone: t.phone, provider: t.provider, state: 'sending', intentAt: stamp() });
-        // A text tried before is read, not inserted: in a chunk with fresh ones, its duplicate
-        // made FerretDB write the whole chunk one transaction per document (fallback jobs after a
-        // provider's outage took 7-30 s to record, past the send window: chaos).
-        const fresh = list.filter((t) => !t.triedBefore);
-        const dups = await insertAll(intents, fresh.length, (i) => intentOf(fresh[i]!));
-        const known = [...[...dups].map((i) => fresh[i]!), ...list.filter((t) => t.triedBefore)];
+        // Texts tried before are inserted apart from new ones: one duplicate in an insert makes
+        // FerretDB write its whole chunk one transaction per document, new texts included
+        // (fallback jobs after a provider's outage took 7-30 s to record, past the send window:
+        // chaos). Read first instead, they cost reads when the circuit had sent them on without
+        // an intent (most fallbacks during an outage).
+        const groups = [list.filter((t) => !t.triedBefore), list.filter((t) => t.triedBefore)];
+        const known: IntentRequest[] = [];
+        for (const group of groups) {
+          const dups = await insertAll(intents, group.length, (i) => intentOf(group[i]!));
+          for (const i of dups) known.push(group[i]!);
+        }
         await each(known, async (t) => {
-          let record = await recordOf(t.leadId);
-          if (!record && t.triedBefore) {
-            if ((await insertAll(intents, 1, () => intentOf(t))).size === 0) return; // none after all: ours now
-            record = await recordOf(t.leadId); // another process wrote it just now
-          }
+          const record = await recordOf(t.leadId);
           if (record?.state !== 'failed') return void (record && existing.set(t.leadId, record));
           // Certainly not sent before: this provider takes it over, unless another process just
           // did. Who takes over that failed intent is decided by a unique insert, not by a
