@@ -1,5 +1,5 @@
 /**
- * A provider's circuit: open after N failures, one trial job after the reset time while every
+ * A provider's circuit: open after N failures, one trial text after the reset time while every
  * other job keeps falling back, closed by a trial that succeeds.
  */
 import { test } from 'node:test';
@@ -54,4 +54,17 @@ test('a failed trial opens the circuit for another reset time; a trial that neve
   assert.equal(c.allows(), false);
   t = 15_100;
   assert.equal(c.allows(), true);
+});
+
+test('admit() says how many texts may go: all while closed, one as the trial, none while it is out', () => {
+  let t = 0;
+  const c = new ProviderCircuit(1, 5000, () => t);
+  assert.equal(c.admit(), 'all');
+  c.failure();
+  assert.equal(c.admit(), 'none');
+  t = 5000;
+  assert.equal(c.admit(), 'one');
+  assert.equal(c.admit(), 'none');
+  c.success();
+  assert.equal(c.admit(), 'all');
 });

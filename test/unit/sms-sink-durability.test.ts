@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSmsSink } from '../../src/sinks/sms/sms-sink.js';
 import { ProviderCircuit } from '../../src/sinks/sms/breaker.js';
+import type { SentStore } from '../../src/sinks/sms/sent-store.js';
 import type { SmsAdapter, SmsLookupResult, SmsSendResult } from '../../src/sinks/sms/adapters/adapter.js';
 import type { LeadEvent } from '../../src/lead.js';
 import { Abandoned, RetriableError } from '../../src/errors.js';
@@ -336,4 +337,36 @@ test('a job whose second group fails to record still records what the first grou
   const again = await s.deliver([fresh]);
   assert.match((again[0] as { detail: string }).detail, /already texted/);
   assert.equal(p.calls.length, 1);
+});
+
+test('a half-open circuit tries one text of the job; the others fall back at once, without a store call', async () => {
+  let t = 0;
+  const p = fakeProvider();
+  const store = memorySentStore();
+  const recorded: string[] = [];
+  const counting: SentStore = {
+    ...store.store,
+    recordIntents: async (list, clock) => (recorded.push(...list.map((x) => x.leadId)), store.store.recordIntents(list, clock)),
+  };
+  const circuit = new ProviderCircuit(1, 5000, () => t);
+  circuit.failure();
+  t = 5000; // the reset time has passed: the next job holds the trial
+  const s = createSmsSink({
+    provider: 'twilio',
+    adapter: p.adapter,
+    adapterFor: () => p.adapter,
+    compose: () => 'hello',
+    optOuts: { isOptedOut: () => false, readable: () => true },
+    sent: counting,
+    circuit,
+    quietHours: OPEN,
+    dedupWindowMs: 86_400_000,
+    now: () => t,
+  });
+  const leads = [lead(undefined, ['sms:eurosms']), lead(undefined, ['sms:eurosms']), lead(undefined, ['sms:eurosms'])];
+  const outcomes = await s.deliver(leads);
+  assert.deepEqual(outcomes.map((o) => o.status), ['delivered', 'fallback', 'fallback']);
+  assert.deepEqual(recorded, [leads[0]!.leadId]);
+  assert.equal(p.calls.length, 1);
+  assert.equal(circuit.admit(), 'all', 'the trial succeeded: closed');
 });

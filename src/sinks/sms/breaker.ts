@@ -1,12 +1,14 @@
 /**
  * A provider's circuit: after N consecutive failures it opens and the provider is skipped
  * (the lead falls back to the next provider at once) until the reset time passes; then one
- * trial job decides whether it closes again, and every other job keeps falling back while that
+ * trial text decides whether it closes again, and every other text keeps falling back while that
  * trial is out. Kept this small on purpose: the adapter already owns timeouts and pacing, so all
  * this needs is a failure count and a clock.
  *
- * The reset is short (5 s by default) because a trial is cheap: a provider still down refuses it
- * and the job falls back as it would have. A long one keeps a recovered provider's texts on the
+ * The reset is short (5 s by default) because a trial is cheap: one text, which a provider still
+ * down refuses and which then falls back as it would have. (A whole job of 100 as the trial cost,
+ * every 5 s of an outage, 100 intents recorded and marked failed in the store and taken over at
+ * the next provider: the load that held the fallback provider's texts past their window.) A long one keeps a recovered provider's texts on the
  * fallback for up to that long (chaos run: Twilio idle 12.8 s after its outage with 30 s).
  */
 export class ProviderCircuit {
@@ -25,10 +27,16 @@ export class ProviderCircuit {
    * time, unless the trial answers first (success closes it, failure opens it again).
    */
   allows(): boolean {
+    return this.admit() !== 'none';
+  }
+
+  /** As allows(), saying how many texts may go: all (closed), one (the trial) or none (open). */
+  admit(): 'all' | 'one' | 'none' {
     const now = this.now();
-    if (now < this.openUntil) return false;
-    if (this.failures >= this.threshold) this.openUntil = now + this.resetMs; // half-open: this caller's trial
-    return true;
+    if (now < this.openUntil) return 'none';
+    if (this.failures < this.threshold) return 'all';
+    this.openUntil = now + this.resetMs; // half-open: this caller's trial
+    return 'one';
   }
 
   success(): void {

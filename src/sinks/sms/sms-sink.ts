@@ -134,14 +134,15 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
 
     // Every lead answered already (suppressed, deferred, texted here before): no store call.
     if (candidates.length === 0) return outcomes.map((o) => o!);
-    if (!opts.circuit.allows()) {
-      const error = `${opts.provider}: circuit open (provider keeps failing)`;
-      for (const c of candidates) {
-        const fallback = c.lead.delivery?.fallbacks[0];
-        outcomes[c.i] = fallback ? { status: 'fallback', error, next: fallback } : { status: 'retry', error };
-      }
-      return outcomes.map((o) => o!);
+    // An open circuit sends every text on; a half-open one lets one through as its trial.
+    const admitted = opts.circuit.admit();
+    const skipped = admitted === 'all' ? [] : admitted === 'one' ? candidates.splice(1) : candidates.splice(0);
+    const circuitOpen = `${opts.provider}: circuit open (provider keeps failing)`;
+    for (const c of skipped) {
+      const fallback = c.lead.delivery?.fallbacks[0];
+      outcomes[c.i] = fallback ? { status: 'fallback', error: circuitOpen, next: fallback } : { status: 'retry', error: circuitOpen };
     }
+    if (candidates.length === 0) return outcomes.map((o) => o!);
 
     // One person, one text per window: within this batch first (batch order decides which of two
     // leads for one person goes first), then against every process.
