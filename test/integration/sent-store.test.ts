@@ -43,11 +43,13 @@ test('texts tried before, inserted apart from new ones, get the same answers: ta
   await store.recordIntents([inFlight], Date.now);
   const missing = { leadId: 'tried-missing', phone: '+14155559003', provider: 'eurosms' };
 
-  const { existing } = await store.recordIntents(
+  const { existing, takenOverAt } = await store.recordIntents(
     [failed, inFlight, missing].map((t) => ({ ...t, provider: 'twilio', triedBefore: true })),
     Date.now,
   );
   assert.equal(existing.has(failed.leadId), false, 'a failed intent is taken over');
+  assert.ok(takenOverAt?.has(failed.leadId), 'stamped when its takeover was written');
+  assert.equal(takenOverAt?.has(missing.leadId), false);
   assert.equal(existing.has(missing.leadId), false, 'a missing intent is recorded');
   assert.equal((existing.get(inFlight.leadId) as { state: string; provider: string }).state, 'sending');
   // Both are this provider's now: any other process sees them in flight.

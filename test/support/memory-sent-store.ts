@@ -24,13 +24,18 @@ export function memorySentStore() {
     async recordIntents(list, clock) {
       const now = clock();
       const existing = new Map<string, TextRecord | 'taken'>();
+      const takenOverAt = new Map<string, number>();
       for (const t of list) {
         const r = recordOf(t.leadId);
         if (!r) intents.set(t.leadId, { phone: t.phone, provider: t.provider, state: 'sending', intentAt: now });
-        else if (r.state === 'failed') intents.set(t.leadId, { phone: t.phone, provider: t.provider, state: 'sending', intentAt: now });
-        else existing.set(t.leadId, r);
+        else if (r.state === 'failed') {
+          // A takeover is stamped when it is written, as the real store does.
+          const at = clock();
+          intents.set(t.leadId, { phone: t.phone, provider: t.provider, state: 'sending', intentAt: at });
+          takenOverAt.set(t.leadId, at);
+        } else existing.set(t.leadId, r);
       }
-      return { existing, intentAt: now };
+      return { existing, intentAt: now, takenOverAt };
     },
     async markSent(list) {
       for (const t of list) if (!sent.has(t.leadId)) sent.set(t.leadId, { phone: t.phone, provider: t.provider, providerMessageId: t.providerMessageId, sentAt: t.sentAt });

@@ -370,3 +370,18 @@ test('a half-open circuit tries one text of the job; the others fall back at onc
   assert.equal(p.calls.length, 1);
   assert.equal(circuit.admit(), 'all', 'the trial succeeded: closed');
 });
+
+test('a text taken over late in a slow job gets its window from its own takeover, not from the job\'s first write', async () => {
+  const t = 1_000_000;
+  const p = fakeProvider();
+  const store = memorySentStore();
+  const l = { ...lead(), delivery: { destination: 'sms:twilio', rule: 'us', attempt: 0, firstAttemptAt: 0, nextAttemptAt: null, lastError: 'eurosms: HTTP 503', fallbacks: [] } };
+  await store.store.recordIntents([{ leadId: l.leadId, phone: l.enrichment!.phone.e164!, provider: 'eurosms' }], () => t);
+  await store.store.markFailed([{ leadId: l.leadId, phone: l.enrichment!.phone.e164!, provider: 'eurosms', intentAt: t }]);
+  // The job's first write was 20 s before this takeover (the takeovers before it were slow).
+  const slowJob: SentStore = { ...store.store, recordIntents: async (list, clock) => ({ ...(await store.store.recordIntents(list, clock)), intentAt: t - 20_000 }) };
+  const { sink: s } = sink(p.adapter, { ...store, store: slowJob }, { now: () => t });
+  const outcomes = await s.deliver([l]);
+  assert.equal(outcomes[0]?.status, 'delivered');
+  assert.equal(p.calls.length, 1);
+});

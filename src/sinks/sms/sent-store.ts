@@ -65,6 +65,17 @@ export interface IntentRequest {
   triedBefore?: boolean;
 }
 
+export interface RecordedIntents {
+  existing: Map<string, TextRecord | 'taken'>;
+  intentAt: number;
+  /**
+   * Failed intents this call took over, each stamped when its own takeover was written: after a
+   * provider's outage a job's takeovers take many calls, and one stamp for all of them put the
+   * last ones past their send window before they were even recorded (chaos: 100 of 100 stale).
+   */
+  takenOverAt?: Map<string, number>;
+}
+
 export interface SentStore {
   /**
    * Claims each phone for its lead for the window. Returns, per phone it could not claim, the
@@ -78,7 +89,7 @@ export interface SentStore {
    * Intents are stamped with clock() when written (not when queued); `intentAt` is the earliest
    * stamp: a caller that sends only within a window of it is inside the window of every one.
    */
-  recordIntents(texts: IntentRequest[], clock: () => number): Promise<{ existing: Map<string, TextRecord | 'taken'>; intentAt: number }>;
+  recordIntents(texts: IntentRequest[], clock: () => number): Promise<RecordedIntents>;
   markSent(texts: { leadId: string; phone: string; provider: string; providerMessageId: string; sentAt: number }[]): Promise<void>;
   /**
    * Certainly not sent: another provider may take it, and the phone is free again. Only the
@@ -203,6 +214,7 @@ export async function openSentStore(db: Db): Promise<SentStore> {
     recordIntents: (list, clock) =>
       guarded('intent', async () => {
         const existing = new Map<string, TextRecord | 'taken'>();
+        const takenOverAt = new Map<string, number>();
         // One stamp for the whole operation, taken when its first write gets its connection: the
         // caller's window and everyone else's wait are counted from the same value.
         let first: number | undefined;
@@ -227,9 +239,13 @@ export async function openSentStore(db: Db): Promise<SentStore> {
           // conditional update: on FerretDB 1.x that is a read then a write, and two takers both
           // "won" it and both sent the text.
           if (!(await winTakeover(`${t.leadId}@${record.intentAt}`, clock))) return void existing.set(t.leadId, 'taken');
-          await call('intent takeover', () => intents.updateOne({ _id: t.leadId }, { $set: { provider: t.provider, state: 'sending', intentAt: stamp() } }));
+          await call('intent takeover', () => {
+            const at = clock();
+            takenOverAt.set(t.leadId, at);
+            return intents.updateOne({ _id: t.leadId }, { $set: { provider: t.provider, state: 'sending', intentAt: at } });
+          });
         });
-        return { existing, intentAt: first ?? clock() };
+        return { existing, intentAt: first ?? clock(), takenOverAt };
       }),
 
     markSent: (list) =>

@@ -193,7 +193,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
       } catch (error) {
         return { results: [], error };
       }
-      const { existing, intentAt } = recorded;
+      const { existing } = recorded;
       intentsAt = Math.max(intentsAt, opts.now());
       redelivered += existing.size;
       // New intents are sent at once; redeliveries are resolved alongside, not before them: a slow
@@ -218,9 +218,10 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
       const results = await Promise.all(
         sending.map((c) =>
           limit(async (): Promise<Sent> => {
-            // From when the intents were written: a slow store before that must not use up the
-            // window. Abandoned counts as not fresh: a text still waiting for its pacing slot is not
-            // sent; a call once started is seen through and recorded.
+            // From when its intent was written (a takeover: its own write): a slow store before
+            // that must not use up the window. Abandoned counts as not fresh: a text still waiting
+            // for its pacing slot is not sent; a call once started is seen through and recorded.
+            const intentAt = recorded.takenOverAt?.get(c.lead.leadId) ?? recorded.intentAt;
             const stillFresh = () => !abandoned() && opts.now() - intentAt <= SEND_WITHIN_MS;
             const result: SmsSendResult = !stillFresh()
               ? STALE
