@@ -35,7 +35,7 @@ export const routerFileSchema = z
         dedupWindowMs: z.number().int().min(0).default(86_400_000).describe('The same phone is not texted twice within this window, whichever vendor or source.'),
         template: z.string().optional().describe('First message; placeholders {firstName} {jobTitle} {city}. Opt-out wording is always kept.'),
         breakerFailures: z.number().int().positive().default(5).describe('Consecutive failures that open a provider\'s circuit (it is skipped, fallback used).'),
-        breakerResetMs: z.number().int().positive().default(5_000).describe('How long an open circuit skips the provider before one trial job (a trial refused falls back as usual).'),
+        breakerResetMs: z.number().int().positive().default(5_000).describe('How long an open circuit skips the provider before one trial text (the rest of its job, and a trial refused, fall back as usual).'),
       })
       .strict()
       .prefault({}),
