@@ -27,7 +27,7 @@ function fakeProvider(answer: () => SmsSendResult = () => ({ ok: true, providerM
   return { adapter, calls };
 }
 
-function sink(adapter: SmsAdapter, store = memorySentStore(), opts: { now?: () => number; readable?: () => boolean } = {}) {
+function sink(adapter: SmsAdapter, store = memorySentStore(), opts: { now?: () => number; readable?: () => boolean; circuit?: ProviderCircuit } = {}) {
   return {
     store,
     sink: createSmsSink({
@@ -37,7 +37,7 @@ function sink(adapter: SmsAdapter, store = memorySentStore(), opts: { now?: () =
       compose: () => 'hello',
       optOuts: { isOptedOut: () => false, readable: opts.readable ?? (() => true) },
       sent: store.store,
-      circuit: new ProviderCircuit(100, 1000, Date.now),
+      circuit: opts.circuit ?? new ProviderCircuit(100, 1000, Date.now),
       quietHours: OPEN,
       dedupWindowMs: 86_400_000,
       now: opts.now ?? Date.now,
@@ -282,14 +282,20 @@ test('the memory of texts sent here keeps the most recent ones only', async () =
   assert.equal(m.size, 2);
 });
 
+/** A lead that fell back from eurosms: its intent there was recorded at `at` and marked failed. */
+async function fallbackFromEurosms(store: ReturnType<typeof memorySentStore>, at: number): Promise<LeadEvent> {
+  const l = { ...lead(), delivery: { destination: 'sms:twilio', rule: 'us', attempt: 0, firstAttemptAt: 0, nextAttemptAt: null, lastError: 'eurosms: HTTP 503', fallbacks: [] } };
+  await store.store.recordIntents([{ leadId: l.leadId, phone: l.enrichment!.phone.e164!, provider: 'eurosms' }], () => at);
+  await store.store.markFailed([{ leadId: l.leadId, phone: l.enrichment!.phone.e164!, provider: 'eurosms', intentAt: at }]);
+  return l;
+}
+
 test('texts tried before (a fallback) are recorded apart from new ones: their slow takeover does not hold new texts past the send window', async () => {
   let t = 1_000_000;
   const p = fakeProvider();
   const store = memorySentStore();
-  const fallback = { ...lead(), delivery: { destination: 'sms:twilio', rule: 'us', attempt: 0, firstAttemptAt: 0, nextAttemptAt: null, lastError: 'eurosms: HTTP 503', fallbacks: [] } };
   // The lead failed at another provider first: its intent exists, and taking it over is slow.
-  await store.store.recordIntents([{ leadId: fallback.leadId, phone: fallback.enrichment!.phone.e164!, provider: 'eurosms' }], () => t);
-  await store.store.markFailed([{ leadId: fallback.leadId, phone: fallback.enrichment!.phone.e164!, provider: 'eurosms', intentAt: t }]);
+  const fallback = await fallbackFromEurosms(store, t);
   const calls: { leadIds: string[]; triedBefore: boolean[] }[] = [];
   const slowTakeovers = {
     ...store.store,
@@ -351,18 +357,7 @@ test('a half-open circuit tries one text of the job; the others fall back at onc
   const circuit = new ProviderCircuit(1, 5000, () => t);
   circuit.failure();
   t = 5000; // the reset time has passed: the next job holds the trial
-  const s = createSmsSink({
-    provider: 'twilio',
-    adapter: p.adapter,
-    adapterFor: () => p.adapter,
-    compose: () => 'hello',
-    optOuts: { isOptedOut: () => false, readable: () => true },
-    sent: counting,
-    circuit,
-    quietHours: OPEN,
-    dedupWindowMs: 86_400_000,
-    now: () => t,
-  });
+  const { sink: s } = sink(p.adapter, { ...store, store: counting }, { now: () => t, circuit });
   const leads = [lead(undefined, ['sms:eurosms']), lead(undefined, ['sms:eurosms']), lead(undefined, ['sms:eurosms'])];
   const outcomes = await s.deliver(leads);
   assert.deepEqual(outcomes.map((o) => o.status), ['delivered', 'fallback', 'fallback']);
@@ -375,9 +370,7 @@ test('a text taken over late in a slow job gets its window from its own takeover
   const t = 1_000_000;
   const p = fakeProvider();
   const store = memorySentStore();
-  const l = { ...lead(), delivery: { destination: 'sms:twilio', rule: 'us', attempt: 0, firstAttemptAt: 0, nextAttemptAt: null, lastError: 'eurosms: HTTP 503', fallbacks: [] } };
-  await store.store.recordIntents([{ leadId: l.leadId, phone: l.enrichment!.phone.e164!, provider: 'eurosms' }], () => t);
-  await store.store.markFailed([{ leadId: l.leadId, phone: l.enrichment!.phone.e164!, provider: 'eurosms', intentAt: t }]);
+  const l = await fallbackFromEurosms(store, t);
   // The job's first write was 20 s before this takeover (the takeovers before it were slow).
   const slowJob: SentStore = { ...store.store, recordIntents: async (list, clock) => ({ ...(await store.store.recordIntents(list, clock)), intentAt: t - 20_000 }) };
   const { sink: s } = sink(p.adapter, { ...store, store: slowJob }, { now: () => t });
