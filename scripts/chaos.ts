@@ -248,7 +248,10 @@ const heal = (f: FaultRecord) => {
   if (relevant.length === 0) return `${took}no delivery in the minute after it (load over?)`;
   let gap = relevant[0]! - f.start;
   for (let i = 1; i < relevant.length; i++) gap = Math.max(gap, relevant[i]! - relevant[i - 1]!);
-  return `${took}longest gap in deliveries around it ${(gap / 1000).toFixed(1)} s; first delivery after it ${(((relevant.find((t) => t >= (f.end ?? f.start)) ?? NaN) - (f.end ?? f.start)) / 1000).toFixed(1)} s after`;
+  const firstAfter = relevant.find((t) => t >= (f.end ?? f.start));
+  // None after it: everything it held up was delivered while it lasted (a fault at the end of the load).
+  const after = firstAfter === undefined ? 'no delivery after it (nothing left to deliver)' : `first delivery after it ${((firstAfter - (f.end ?? f.start)) / 1000).toFixed(1)} s after`;
+  return `${took}longest gap in deliveries around it ${(gap / 1000).toFixed(1)} s; ${after}`;
 };
 say('faults:');
 for (const f of faults) say(`  +${((f.start - loadStart) / 1000).toFixed(0).padStart(4)} s  ${f.name.padEnd(48)} ${heal(f)}`);
