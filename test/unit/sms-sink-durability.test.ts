@@ -378,3 +378,42 @@ test('a text taken over late in a slow job gets its window from its own takeover
   assert.equal(outcomes[0]?.status, 'delivered');
   assert.equal(p.calls.length, 1);
 });
+
+test('the half-open trial is a new text when the job has one, not one tried before', async () => {
+  let t = 0;
+  const p = fakeProvider();
+  const store = memorySentStore();
+  const retried = await fallbackFromEurosms(store, 0);
+  const fresh = lead(undefined, ['sms:eurosms']);
+  const circuit = new ProviderCircuit(1, 5000, () => t);
+  circuit.failure();
+  t = 5000;
+  const { sink: s } = sink(p.adapter, store, { now: () => t, circuit });
+  const outcomes = await s.deliver([retried, fresh]);
+  assert.deepEqual(outcomes.map((o) => o.status), ['retry', 'delivered']);
+  assert.deepEqual(p.calls, [fresh.enrichment!.phone.e164!]);
+});
+
+test('a provider call that throws does not lose what the job\'s other calls sent: recorded, then the job fails', async () => {
+  const thrower = lead();
+  const p = fakeProvider();
+  const adapter: SmsAdapter = { ...p.adapter, send: async (m) => (m.to === thrower.enrichment!.phone.e164 ? Promise.reject(new Error('adapter bug')) : p.adapter.send(m)) };
+  const { sink: s } = sink(adapter);
+  const ok = lead();
+  await assert.rejects(s.deliver([ok, thrower]), /adapter bug/);
+  const again = await s.deliver([ok]);
+  assert.match((again[0] as { detail: string }).detail, /already texted/);
+  assert.equal(p.calls.length, 1);
+});
+
+test('a trial the provider refuses for that text alone (a bad number) still closes the circuit: the provider answered', async () => {
+  let t = 0;
+  const p = fakeProvider(() => ({ ok: false, retriable: false, uncertain: false, error: 'HTTP 400 invalid number' }));
+  const circuit = new ProviderCircuit(1, 5000, () => t);
+  circuit.failure();
+  t = 5000;
+  const { sink: s } = sink(p.adapter, memorySentStore(), { now: () => t, circuit });
+  const outcomes = await s.deliver([lead()]);
+  assert.equal(outcomes[0]?.status, 'dead');
+  assert.equal(circuit.admit(), 'all');
+});

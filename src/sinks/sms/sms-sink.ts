@@ -134,8 +134,14 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
 
     // Every lead answered already (suppressed, deferred, texted here before): no store call.
     if (candidates.length === 0) return outcomes.map((o) => o!);
-    // An open circuit sends every text on; a half-open one lets one through as its trial.
+    // An open circuit sends every text on; a half-open one lets one through as its trial, a new
+    // text if there is one (one tried before is likelier to end without asking the provider, a
+    // redelivery resolved by lookup, and a trial without an answer waits another reset time).
     const admitted = opts.circuit.admit();
+    if (admitted === 'one') {
+      const trial = Math.max(0, candidates.findIndex((c) => !triedBefore(c.lead)));
+      candidates.unshift(...candidates.splice(trial, 1));
+    }
     const skipped = admitted === 'all' ? [] : admitted === 'one' ? candidates.splice(1) : candidates.splice(0);
     const circuitOpen = `${opts.provider}: circuit open (provider keeps failing)`;
     for (const c of skipped) {
@@ -215,7 +221,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
         (err: unknown) => ({ err }),
       );
 
-      const results = await Promise.all(
+      const calls = await Promise.allSettled(
         sending.map((c) =>
           limit(async (): Promise<Sent> => {
             // From when its intent was written (a takeover: its own write): a slow store before
@@ -235,7 +241,8 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
                 });
             // Stale means the provider was not called (src/sinks/sms/adapters/adapter.ts).
             if (!result.ok && result.stale && abandoned()) return { c, result, intentAt, unsent: true };
-            if (result.ok) opts.circuit.success();
+            // A certain refusal of this one text (a bad number) is still the provider answering.
+            if (result.ok || (!result.stale && !result.retriable && !result.uncertain)) opts.circuit.success();
             else if (result.stale) return { c, result, intentAt };
             else if (result.retriable) opts.circuit.failure();
             metrics.circuitOpen.set({ provider: opts.provider }, opts.circuit.isOpen() ? 1 : 0);
@@ -243,8 +250,12 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
           }),
         ),
       );
+      // Every call is waited for, even when one threw: what the others sent is recorded below.
+      const results = calls.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const failedCall = calls.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       const failedLookups = await resolving;
-      return failedLookups ? { results, error: failedLookups.err } : { results };
+      const error = failedCall ? (failedCall.reason as unknown) : failedLookups?.err;
+      return error !== undefined ? { results, error } : { results };
     }
 
     // Texts tried before (a fallback from another provider, a retry) are recorded apart from new
