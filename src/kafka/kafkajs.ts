@@ -19,7 +19,7 @@ import type * as KafkaJS from 'kafkajs';
 const require = createRequire(import.meta.url);
 
 /** Answers after which a consumer should find its group's coordinator again and rejoin. */
-export const REJOIN_ANSWERS = ['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'GROUP_LOAD_IN_PROGRESS', 'GROUP_COORDINATOR_NOT_AVAILABLE'] as const;
+const REJOIN_ANSWERS = ['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'GROUP_LOAD_IN_PROGRESS', 'GROUP_COORDINATOR_NOT_AVAILABLE'] as const;
 
 interface ErrorsModule {
   isRebalancing(e: { type?: string }): boolean;

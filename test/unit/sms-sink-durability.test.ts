@@ -296,11 +296,11 @@ test('texts tried before (a fallback) are recorded apart from new ones: their sl
   const store = memorySentStore();
   // The lead failed at another provider first: its intent exists, and taking it over is slow.
   const fallback = await fallbackFromEurosms(store, t);
-  const calls: { leadIds: string[]; triedBefore: boolean[] }[] = [];
+  const calls: string[][] = [];
   const slowTakeovers = {
     ...store.store,
     recordIntents: async (list: Parameters<typeof store.store.recordIntents>[0], clock: () => number) => {
-      calls.push({ leadIds: list.map((x) => x.leadId), triedBefore: list.map((x) => x.triedBefore ?? false) });
+      calls.push(list.map((x) => x.leadId));
       const answer = await store.store.recordIntents(list, clock);
       if (list.some((x) => x.leadId === fallback.leadId)) {
         // The takeover's reads and writes: 20 s on the business clock, while the other group goes on.
@@ -314,8 +314,8 @@ test('texts tried before (a fallback) are recorded apart from new ones: their sl
   const { sink: s } = sink(p.adapter, { ...store, store: slowTakeovers }, { now: () => t });
   const outcomes = await s.deliver([fresh[0]!, fallback, fresh[1]!]);
   assert.deepEqual(calls, [
-    { leadIds: [fresh[0]!.leadId, fresh[1]!.leadId], triedBefore: [false, false] },
-    { leadIds: [fallback.leadId], triedBefore: [true] },
+    [fresh[0]!.leadId, fresh[1]!.leadId],
+    [fallback.leadId],
   ]);
   // The new texts went out within their window; the fallback's own window starts at its takeover.
   assert.equal(outcomes[0]?.status, 'delivered');
@@ -331,7 +331,7 @@ test('a job whose second group fails to record still records what the first grou
   const failing = {
     ...store.store,
     recordIntents: async (list: Parameters<typeof store.store.recordIntents>[0], clock: () => number) => {
-      if (list.some((x) => x.triedBefore)) throw new RetriableError('SMS store intent: no answer');
+      if (list.some((x) => x.leadId === fallback.leadId)) throw new RetriableError('SMS store intent: no answer');
       return store.store.recordIntents(list, clock);
     },
   };

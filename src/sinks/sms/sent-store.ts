@@ -58,11 +58,6 @@ export interface IntentRequest {
   leadId: string;
   phone: string;
   provider: string;
-  /**
-   * The lead was tried before (a fallback from another provider, a retry): its intent may exist,
-   * so it is inserted apart from new texts. Only a cost hint: the answer is the same.
-   */
-  triedBefore?: boolean;
 }
 
 export interface RecordedIntents {
@@ -220,17 +215,11 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         let first: number | undefined;
         const stamp = () => (first ??= clock());
         const intentOf = (t: IntentRequest): IntentDoc => ({ _id: t.leadId, phone: t.phone, provider: t.provider, state: 'sending', intentAt: stamp() });
-        // Texts tried before are inserted apart from new ones: one duplicate in an insert makes
-        // FerretDB write its whole chunk one transaction per document, new texts included
-        // (fallback jobs after a provider's outage took 7-30 s to record, past the send window:
-        // chaos). Read first instead, they cost reads when the circuit had sent them on without
-        // an intent (most fallbacks during an outage).
-        const groups = [list.filter((t) => !t.triedBefore), list.filter((t) => t.triedBefore)];
-        const known: IntentRequest[] = [];
-        for (const group of groups) {
-          const dups = await insertAll(intents, group.length, (i) => intentOf(group[i]!));
-          for (const i of dups) known.push(group[i]!);
-        }
+        // One insert per call: the SMS sink records texts tried before (fallbacks, retries) in a
+        // call of their own, since one duplicate makes FerretDB write a whole insert chunk one
+        // transaction per document.
+        const dups = await insertAll(intents, list.length, (i) => intentOf(list[i]!));
+        const known = [...dups].map((i) => list[i]!);
         await each(known, async (t) => {
           const record = await recordOf(t.leadId);
           if (record?.state !== 'failed') return void (record && existing.set(t.leadId, record));

@@ -195,7 +195,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     async function recordAndSend(group: Candidate[]): Promise<{ results: Sent[]; error?: unknown }> {
       let recorded: Awaited<ReturnType<SentStore['recordIntents']>>;
       try {
-        recorded = await opts.sent.recordIntents(group.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, triedBefore: triedBefore(c.lead) })), opts.now);
+        recorded = await opts.sent.recordIntents(group.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider })), opts.now);
       } catch (error) {
         return { results: [], error };
       }
@@ -259,8 +259,9 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     }
 
     // Texts tried before (a fallback from another provider, a retry) are recorded apart from new
-    // ones, each group with its own send window: their intents exist already and take several
-    // store calls each (read, takeover), which held the new texts of the same job past their window.
+    // ones, each group with its own insert and send window: their intents often exist already, and
+    // one duplicate makes FerretDB write a whole insert one transaction per document; each takes
+    // several store calls (read, takeover), which held the new texts of the same job past their window.
     const groups = [claimed.filter((c) => !triedBefore(c.lead)), claimed.filter((c) => triedBefore(c.lead))].filter((g) => g.length > 0);
     const done = await Promise.all(groups.map(recordAndSend));
     const results = done.flatMap((d) => d.results);
