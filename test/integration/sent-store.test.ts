@@ -56,3 +56,19 @@ test('texts tried before, in one insert: taken over when failed, recorded when m
   const again = await stores[1]!.recordIntents([failed, missing].map((t) => ({ ...t, provider: 'other' })), Date.now);
   for (const t of [failed, missing]) assert.deepEqual({ state: (again.existing.get(t.leadId) as { state: string }).state, provider: (again.existing.get(t.leadId) as { provider: string }).provider }, { state: 'sending', provider: 'twilio' });
 });
+
+test('a withdrawn intent (never sent) is gone with its phone claim, only if it was still ours; the next owner records it as new', async () => {
+  const store = stores[0]!;
+  const text = { leadId: 'withdrawn', phone: '+14155559101', provider: 'twilio' };
+  assert.equal((await store.claimPhones([text], Date.now(), 60_000)).size, 0);
+  const { intentAt } = await store.recordIntents([text], Date.now);
+  // Another owner's stamp is not ours: nothing is removed.
+  await store.withdraw([{ ...text, intentAt: intentAt - 1 }]);
+  assert.equal((await stores[1]!.recordIntents([{ ...text, provider: 'other' }], Date.now)).existing.get(text.leadId) !== undefined, true, 'still in flight');
+  await store.withdraw([{ ...text, intentAt }]);
+  // The phone is free for another lead, and the next owner's intent is a plain new one.
+  assert.equal((await stores[2]!.claimPhones([{ phone: text.phone, leadId: 'someone-else' }], Date.now(), 60_000)).size, 0, 'phone claim released');
+  const next = await stores[3]!.recordIntents([{ ...text, provider: 'eurosms' }], Date.now);
+  assert.equal(next.existing.has(text.leadId), false, 'recorded as a new text');
+  assert.equal((await stores[4]!.recordIntents([text], Date.now)).existing.get(text.leadId) !== undefined, true, 'and in flight for everyone else');
+});

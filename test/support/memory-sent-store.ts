@@ -48,6 +48,14 @@ export function memorySentStore() {
         if (phones.get(t.phone)?.leadId === t.leadId) phones.delete(t.phone);
       }
     },
+    async withdraw(list) {
+      for (const t of list) {
+        const i = intents.get(t.leadId);
+        if (i?.state !== 'sending' || i.provider !== t.provider || i.intentAt !== t.intentAt) continue; // taken over meanwhile
+        intents.delete(t.leadId);
+        if (phones.get(t.phone)?.leadId === t.leadId) phones.delete(t.phone);
+      }
+    },
     async byProviderMessageId(provider, id) {
       for (const [leadId, s] of sent) if (s.provider === provider && s.providerMessageId === id) return recordOf(leadId);
       return null;

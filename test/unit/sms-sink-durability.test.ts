@@ -205,8 +205,12 @@ test('a job told it no longer matters (rebalance) sends nothing more, records wh
   await assert.rejects(s.deliver(leads, { abandoned: () => rebalancing }), Abandoned);
   assert.equal(calls.length, 1, 'the texts still waiting for their slot were not sent');
   assert.equal(store.sent.size, 1, 'the one sent is recorded as sent');
+  // The two never called are withdrawn, phone claims included: the next owner records them as new
+  // texts (one insert), not as failed ones to take over (five store calls each on FerretDB).
+  assert.deepEqual([...store.intents.keys()], [leads[0]!.leadId], 'only the sent text keeps its intent');
+  assert.deepEqual([...store.phones.values()].map((p) => p.leadId), [leads[0]!.leadId], 'only the sent text keeps its phone');
   // The next owner (no rebalance now): the sent one is not sent again, the others go out at once
-  // (recorded as failed, not left "sending" for a 30 s wait and a lookup).
+  // (not left "sending" for a 30 s wait and a lookup).
   rebalancing = false;
   const { sink: next } = sink({ ...adapter, send: async (m) => (calls.push(m.to), { ok: true, providerMessageId: `SM-${calls.length}` }) }, store);
   const out = await next.deliver(leads);

@@ -92,6 +92,14 @@ export interface SentStore {
    * owner has taken over since, or a third would take it over too and text the person again.
    */
   markFailed(texts: { leadId: string; phone: string; provider: string; intentAt: number }[]): Promise<void>;
+  /**
+   * Never sent (the job was abandoned before their calls): the intents are removed as if never
+   * written, and their phones' claims with them, so the next owner records them as new texts in
+   * one insert. Marked failed, each cost the next owner a takeover (reads, a unique insert, an
+   * update: five calls a text), which after a rebalance held its job past the texts' send window.
+   * Only the intent that was ours (provider and stamp), as for markFailed.
+   */
+  withdraw(texts: { leadId: string; phone: string; provider: string; intentAt: number }[]): Promise<void>;
   byProviderMessageId(provider: string, providerMessageId: string): Promise<TextRecord | null>;
   /** The latest text to a phone (a reply belongs to it). */
   lastToPhone(phone: string): Promise<TextRecord | null>;
@@ -222,7 +230,14 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         const known = [...dups].map((i) => list[i]!);
         await each(known, async (t) => {
           const record = await recordOf(t.leadId);
-          if (record?.state !== 'failed') return void (record && existing.set(t.leadId, record));
+          if (!record) {
+            // Withdrawn between our insert and this read (its job was abandoned unsent): written
+            // again, stamped when written; someone else's insert meanwhile makes it theirs.
+            const at = clock();
+            const lost = await insertAll(intents, 1, () => ({ ...intentOf(t), intentAt: at }));
+            return void (lost.size === 0 ? takenOverAt.set(t.leadId, at) : existing.set(t.leadId, 'taken'));
+          }
+          if (record.state !== 'failed') return void existing.set(t.leadId, record);
           // Certainly not sent before: this provider takes it over, unless another process just
           // did. Who takes over that failed intent is decided by a unique insert, not by a
           // conditional update: on FerretDB 1.x that is a read then a write, and two takers both
@@ -248,6 +263,15 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         await each(list, async (t) => {
           const res = await call('failed', () => intents.updateOne({ _id: t.leadId, state: 'sending', provider: t.provider, intentAt: t.intentAt }, { $set: { state: 'failed' } }));
           if (res.modifiedCount === 0) return; // taken over meanwhile: the phone is theirs now
+          await call('phone release', () => phones.deleteOne({ _id: t.phone, leadId: t.leadId }));
+        });
+      }),
+
+    withdraw: (list) =>
+      guarded('withdraw', async () => {
+        await each(list, async (t) => {
+          const res = await call('withdraw', () => intents.deleteOne({ _id: t.leadId, state: 'sending', provider: t.provider, intentAt: t.intentAt }));
+          if (res.deletedCount === 0) return; // taken over meanwhile: the phone is theirs now
           await call('phone release', () => phones.deleteOne({ _id: t.phone, leadId: t.leadId }));
         });
       }),

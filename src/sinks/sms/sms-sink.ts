@@ -286,11 +286,12 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     for (const t of sentNow) sentHere.add(t.leadId, { provider: t.provider, providerMessageId: t.providerMessageId });
     // A stale one is left as it is: its intent stays "sending", so whoever sees it next waits out
     // IN_FLIGHT_MS and asks the provider (nothing was sent, it will say so) before sending. One
-    // not called because the job was abandoned is known not to have reached the provider: it is
-    // recorded as failed, so the next owner sends it at once.
+    // not called because the job was abandoned is known not to have reached the provider: its
+    // intent is withdrawn, so the next owner records and sends it at once as a new text.
     const failed = results.filter(({ result }) => !result.ok && !result.uncertain && !result.stale);
     const unsent = results.filter((r) => r.unsent);
-    await opts.sent.markFailed([...failed, ...unsent].map(({ c, intentAt }) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, intentAt })));
+    const mine = ({ c, intentAt }: Sent) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, intentAt });
+    await Promise.all([opts.sent.markFailed(failed.map(mine)), unsent.length > 0 ? opts.sent.withdraw(unsent.map(mine)) : undefined]);
     report(opts.now());
     // What was sent is recorded above; now the job fails as a whole (retried: the sent ones are
     // answered as redeliveries).
