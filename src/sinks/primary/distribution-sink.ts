@@ -58,6 +58,8 @@ export interface DistributionSinkOptions {
 }
 
 const DAY_MS = 86_400_000;
+/** A job slower than this holds its partitions' leads that long: worth a log line. */
+const SLOW_JOB_MS = 5000;
 
 export function createDistributionSink(opts: DistributionSinkOptions): Sink {
   const client = opts.client ?? createBuyerClient();
@@ -90,7 +92,9 @@ export function createDistributionSink(opts: DistributionSinkOptions): Sink {
   }
 
   async function deliver(leads: LeadEvent[]): Promise<DeliveryOutcome[]> {
+    const started = Date.now();
     const stores = await opts.stores();
+    const storesAt = Date.now();
     let primary = opts.primary();
     let jobs = leads.map((l) => resolve(l, primary));
     if (jobs.some((j) => 'dead' in j)) {
@@ -111,6 +115,7 @@ export function createDistributionSink(opts: DistributionSinkOptions): Sink {
       toPlan.flatMap((j, i) => (j.single ? [] : [{ id: planId(j.lead.leadId, j.target, planned[i]!.state.round), state: planned[i]!.state }])),
       opts.now(),
     );
+    const plannedAt = Date.now();
     const plans = new Map(toPlan.map((j, i) => [j, planned[i]!.state]));
     for (const [j, state] of plans) if (!j.single) plans.set(j, stored.get(planId(j.lead.leadId, j.target, state.round)) ?? state);
 
@@ -127,6 +132,7 @@ export function createDistributionSink(opts: DistributionSinkOptions): Sink {
     );
 
     // 3. Money: what was sold in this batch, and the leads to sell again when returned.
+    const passedAt = Date.now();
     const sales: Payout[] = [];
     const kept: { lead: LeadEvent; until: Date }[] = [];
     results.forEach((r, i) => {
@@ -155,6 +161,11 @@ export function createDistributionSink(opts: DistributionSinkOptions): Sink {
     });
     await stores.ledger.recordSales(sales);
     if (kept.length > 0) await stores.ledger.keepSoldLeads(kept);
+    const done = Date.now();
+    // The job's partitions wait this long: where it went says whether a buyer or the store held it.
+    if (done - started >= SLOW_JOB_MS) {
+      opts.log.warn({ leads: leads.length, storesMs: storesAt - started, planMs: plannedAt - storesAt, passMs: passedAt - plannedAt, moneyMs: done - passedAt, sales: sales.length }, 'slow buyer job: its partitions waited this long (milliseconds per phase)');
+    }
     return results.map((r): DeliveryOutcome => ('outcome' in r ? (r.outcome satisfies DistributionOutcome) : r));
   }
 
