@@ -267,6 +267,15 @@ for (const [dest, s] of Object.entries(rawStalls)) {
   const own = ownStalls[dest]!;
   say(`  ${dest.padEnd(26)} ${(s.longestMs / 1000).toFixed(1).padStart(6)} s at +${((s.at - loadStart) / 1000).toFixed(0)} s / ${(own.longestMs / 1000).toFixed(1).padStart(6)} s at +${((own.at - loadStart) / 1000).toFixed(0)} s`);
 }
+// Where the time went for the first lead each destination got after its longest stall: the hops'
+// times from its history show which stage held it (enrich, route, the deliver process).
+for (const [dest, own] of Object.entries(ownStalls)) {
+  if (own.longestMs <= SESSION_TIMEOUT_MS) continue;
+  const end = own.at + own.longestMs;
+  const first = allEvents.find((e) => e.type === 'delivered' && e.destination === dest && e.at.getTime() === end);
+  const evs = first ? (historyByLead.get(first.leadId) ?? []).sort((a, b) => a.at.getTime() - b.at.getTime()) : [];
+  say(`  after ${dest}'s stall, its first delivery's lead went: ${evs.map((e) => `${e.type}@${e.stage} ${((e.at.getTime() - own.at) / 1000).toFixed(1)} s`).join(', ') || 'no history'} (from the stall's start)`);
+}
 const longestOwn = Math.max(0, ...Object.values(ownStalls).map((s) => s.longestMs));
 say(`destinations stood still at most ${(longestOwn / 1000).toFixed(1)} s apart from faults that stop them by design: ${longestOwn <= SESSION_TIMEOUT_MS ? 'within' : 'LONGER than'} the session timeout (${SESSION_TIMEOUT_MS / 1000} s)`);
 const line =
