@@ -72,3 +72,17 @@ test('a withdrawn intent (never sent) is gone with its phone claim, only if it w
   assert.equal(next.existing.has(text.leadId), false, 'recorded as a new text');
   assert.equal((await stores[4]!.recordIntents([text], Date.now)).existing.get(text.leadId) !== undefined, true, 'and in flight for everyone else');
 });
+
+test('a redelivery: its own phone claim is reported as its own, and read-first intents are found, or recorded when missing', async () => {
+  const store = stores[0]!;
+  const had = { leadId: 'redelivered-had', phone: '+14155559201', provider: 'twilio' };
+  const missing = { leadId: 'redelivered-missing', phone: '+14155559202', provider: 'twilio' };
+  await store.claimPhones([had, missing], Date.now(), 60_000);
+  await store.recordIntents([had], Date.now);
+  const again = await stores[1]!.claimPhones([had, missing], Date.now(), 60_000);
+  assert.deepEqual(Object.fromEntries(again), { [had.phone]: had.leadId, [missing.phone]: missing.leadId }, 'each phone is held by its own lead');
+  const { existing } = await stores[1]!.recordIntents([had, missing], Date.now, new Set([had.leadId, missing.leadId]));
+  assert.equal((existing.get(had.leadId) as { state: string }).state, 'sending', 'the recorded one is found');
+  assert.equal(existing.has(missing.leadId), false, 'the missing one is recorded now');
+  assert.equal((await stores[2]!.recordIntents([missing], Date.now)).existing.has(missing.leadId), true);
+});

@@ -5,6 +5,8 @@ export function memorySentStore() {
   const phones = new Map<string, { leadId: string; at: number }>();
   const intents = new Map<string, { phone: string; provider: string; state: 'sending' | 'failed'; intentAt: number }>();
   const sent = new Map<string, { phone: string; provider: string; providerMessageId: string; sentAt: number }>();
+  /** Leads the caller said were recorded before (read first): which texts it took for redeliveries. */
+  const reads: string[] = [];
   const recordOf = (leadId: string): TextRecord | null => {
     const s = sent.get(leadId);
     if (s) return { leadId, phone: s.phone, provider: s.provider, state: 'sent', intentAt: s.sentAt, providerMessageId: s.providerMessageId };
@@ -16,12 +18,14 @@ export function memorySentStore() {
       const lost = new Map<string, string>();
       for (const c of claims) {
         const h = phones.get(c.phone);
-        if (!h || h.leadId === c.leadId || h.at < now - windowMs) phones.set(c.phone, { leadId: c.leadId, at: h?.leadId === c.leadId ? h.at : now });
+        if (h?.leadId === c.leadId) lost.set(c.phone, c.leadId); // ours already: a redelivery
+        else if (!h || h.at < now - windowMs) phones.set(c.phone, { leadId: c.leadId, at: now });
         else lost.set(c.phone, h.leadId);
       }
       return lost;
     },
-    async recordIntents(list, clock) {
+    async recordIntents(list, clock, recordedBefore) {
+      reads.push(...list.filter((t) => recordedBefore?.has(t.leadId)).map((t) => t.leadId));
       const now = clock();
       const existing = new Map<string, TextRecord | 'taken'>();
       const takenOverAt = new Map<string, number>();
@@ -65,5 +69,5 @@ export function memorySentStore() {
       return list[0] ? recordOf(list[0][0]) : null;
     },
   };
-  return { store, phones, intents, sent };
+  return { store, phones, intents, sent, reads };
 }

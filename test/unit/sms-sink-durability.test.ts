@@ -421,3 +421,18 @@ test('a trial the provider refuses for that text alone (a bad number) still clos
   assert.equal(outcomes[0]?.status, 'dead');
   assert.equal(circuit.admit(), 'all');
 });
+
+test('a redelivered job (its owner died after claiming and recording): those texts are read first, apart from the new ones, and only the new one is sent', async () => {
+  const p = fakeProvider();
+  const store = memorySentStore();
+  const [crashed, fresh] = [lead(), lead()];
+  // What a killed owner left: the phone claimed and the intent recorded, no outcome.
+  await store.store.claimPhones([{ phone: crashed.enrichment!.phone.e164!, leadId: crashed.leadId }], Date.now(), 86_400_000);
+  await store.store.recordIntents([{ leadId: crashed.leadId, phone: crashed.enrichment!.phone.e164!, provider: 'twilio' }], Date.now);
+  const { sink: s } = sink(p.adapter, store);
+  const out = await s.deliver([crashed, fresh]);
+  assert.deepEqual(store.reads, [crashed.leadId], 'only the redelivered text is read before any insert');
+  assert.equal(out[1]?.status, 'delivered');
+  assert.notEqual(out[0]?.status, 'delivered', 'its earlier call is in flight or unknown: not sent again now');
+  assert.deepEqual(p.calls, [fresh.enrichment!.phone.e164]);
+});

@@ -73,8 +73,10 @@ export interface RecordedIntents {
 
 export interface SentStore {
   /**
-   * Claims each phone for its lead for the window. Returns, per phone it could not claim, the
-   * lead that holds it. A claim older than the window, or one by the same lead, is taken over.
+   * Claims each phone for its lead for the window. Returns, per phone it did not newly claim, the
+   * lead that holds it: another lead (this one loses the phone), or the same lead, which claimed
+   * it before (a redelivery: its text likely has an intent already). A claim older than the
+   * window is taken over.
    */
   claimPhones(claims: { phone: string; leadId: string }[], now: number, windowMs: number): Promise<Map<string, string>>;
   /**
@@ -83,8 +85,10 @@ export interface SentStore {
    * process took over a failed text meanwhile). A "failed" text is taken over for this provider.
    * Intents are stamped with clock() when written (not when queued); `intentAt` is the earliest
    * stamp: a caller that sends only within a window of it is inside the window of every one.
+   * Leads in `recordedBefore` (their phone claim was theirs already) are read before any insert:
+   * a duplicate in an insert makes FerretDB write it one transaction per document.
    */
-  recordIntents(texts: IntentRequest[], clock: () => number): Promise<RecordedIntents>;
+  recordIntents(texts: IntentRequest[], clock: () => number, recordedBefore?: ReadonlySet<string>): Promise<RecordedIntents>;
   markSent(texts: { leadId: string; phone: string; provider: string; providerMessageId: string; sentAt: number }[]): Promise<void>;
   /**
    * Certainly not sent: another provider may take it, and the phone is free again. Only the
@@ -205,7 +209,8 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         const taken = await insertAll(phones, claims.length, (i) => ({ _id: claims[i]!.phone, leadId: claims[i]!.leadId, at: now }));
         await each([...taken].map((i) => claims[i]!), async (claim) => {
           const holder = await call('read', () => phones.findOne({ _id: claim.phone }));
-          if (!holder || holder.leadId === claim.leadId) return; // ours already (a redelivery), or just released
+          if (!holder) return; // just released
+          if (holder.leadId === claim.leadId) return void lost.set(claim.phone, claim.leadId); // ours already: a redelivery
           if (holder.at >= now - windowMs) return void lost.set(claim.phone, holder.leadId);
           // Expired: one taker per expired claim, decided by a unique insert (see winTakeover).
           if (!(await winTakeover(`${claim.phone}@${holder.at}`, () => now))) return void lost.set(claim.phone, 'another lead');
@@ -214,7 +219,7 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         return lost;
       }),
 
-    recordIntents: (list, clock) =>
+    recordIntents: (requested, clock, recordedBefore) =>
       guarded('intent', async () => {
         const existing = new Map<string, TextRecord | 'taken'>();
         const takenOverAt = new Map<string, number>();
@@ -226,10 +231,18 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         // One insert per call: the SMS sink records texts tried before (fallbacks, retries) in a
         // call of their own, since one duplicate makes FerretDB write a whole insert chunk one
         // transaction per document.
-        const dups = await insertAll(intents, list.length, (i) => intentOf(list[i]!));
-        const known = [...dups].map((i) => list[i]!);
-        await each(known, async (t) => {
+        // Read first where a record is likely; whatever has none joins the insert.
+        const readFirst = requested.filter((t) => recordedBefore?.has(t.leadId));
+        const records = new Map<string, TextRecord>();
+        await each(readFirst, async (t) => {
           const record = await recordOf(t.leadId);
+          if (record) records.set(t.leadId, record);
+        });
+        const list = requested.filter((t) => !records.has(t.leadId));
+        const dups = await insertAll(intents, list.length, (i) => intentOf(list[i]!));
+        const known = [...requested.filter((t) => records.has(t.leadId)), ...[...dups].map((i) => list[i]!)];
+        await each(known, async (t) => {
+          const record = records.get(t.leadId) ?? (await recordOf(t.leadId));
           if (!record) {
             // Withdrawn between our insert and this read (its job was abandoned unsent): written
             // again, stamped when written; someone else's insert meanwhile makes it theirs.

@@ -175,10 +175,13 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     const started = opts.now();
     let lookedUp = 0;
     const held = await opts.sent.claimPhones(unique.map((c) => ({ phone: c.to, leadId: c.lead.leadId })), now, opts.dedupWindowMs);
+    // A phone this lead had claimed before: a redelivery (another owner crashed or lost the
+    // partition mid-job), whose intent is likely recorded already.
+    const redelivery = new Set(unique.filter((c) => held.get(c.to) === c.lead.leadId).map((c) => c.lead.leadId));
     const claimed = unique.filter((c) => {
       const holder = held.get(c.to);
-      if (holder) outcomes[c.i] = { status: 'skipped', as: 'duplicate', reason: `duplicate of lead ${holder}: phone texted within the dedup window` };
-      return !holder;
+      if (holder && holder !== c.lead.leadId) outcomes[c.i] = { status: 'skipped', as: 'duplicate', reason: `duplicate of lead ${holder}: phone texted within the dedup window` };
+      return !holder || holder === c.lead.leadId;
     });
 
     if (abandoned()) throw new Abandoned('before any intent was recorded');
@@ -195,7 +198,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     async function recordAndSend(group: Candidate[]): Promise<{ results: Sent[]; error?: unknown }> {
       let recorded: Awaited<ReturnType<SentStore['recordIntents']>>;
       try {
-        recorded = await opts.sent.recordIntents(group.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider })), opts.now);
+        recorded = await opts.sent.recordIntents(group.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider })), opts.now, redelivery);
       } catch (error) {
         return { results: [], error };
       }
@@ -258,11 +261,13 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
       return error !== undefined ? { results, error } : { results };
     }
 
-    // Texts tried before (a fallback from another provider, a retry) are recorded apart from new
-    // ones, each group with its own insert and send window: their intents often exist already, and
-    // one duplicate makes FerretDB write a whole insert one transaction per document; each takes
-    // several store calls (read, takeover), which held the new texts of the same job past their window.
-    const groups = [claimed.filter((c) => !triedBefore(c.lead)), claimed.filter((c) => triedBefore(c.lead))].filter((g) => g.length > 0);
+    // Texts tried before (a fallback from another provider, a retry, a redelivery) are recorded
+    // apart from new ones, each group with its own insert and send window: their intents often
+    // exist already, and one duplicate makes FerretDB write a whole insert one transaction per
+    // document; each takes several store calls (read, takeover), which held the new texts of the
+    // same job past their window.
+    const before = (c: Candidate) => triedBefore(c.lead) || redelivery.has(c.lead.leadId);
+    const groups = [claimed.filter((c) => !before(c)), claimed.filter(before)].filter((g) => g.length > 0);
     const done = await Promise.all(groups.map(recordAndSend));
     const results = done.flatMap((d) => d.results);
     const sentAt = opts.now();
