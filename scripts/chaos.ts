@@ -107,10 +107,12 @@ const config = loadConfig({ ...process.env, ...env });
 const topology = buildTopology(config);
 const log = createLogger('warn', 'chaos');
 
-// Every role as several processes, each with its own admin port for readiness.
-const ingestPort = 3900 + (run % 50);
-const layout: { name: string; roles: string[] }[] = [
-  { name: 'ingest', roles: ['ingest'] },
+// Every role as several processes, each with its own admin port for readiness. Ingest too: the
+// vendor goes through what a load balancer does (the next process when one does not answer), so
+// a killed ingest is what it is in production, one of several, not the only door.
+const ingestPorts = [1, 2].map((i) => 3850 + i * 50 + (run % 50));
+const layout: { name: string; roles: string[]; port?: number }[] = [
+  ...ingestPorts.map((port, i) => ({ name: `ingest-${i + 1}`, roles: ['ingest'], port })),
   ...[1, 2].map((i) => ({ name: `enrich-${i}`, roles: ['enrich'] })),
   ...[1, 2].map((i) => ({ name: `route-${i}`, roles: ['route'] })),
   ...[1, 2].map((i) => ({ name: `deliver-${i}`, roles: ['sink-primary', 'sink-search'] })),
@@ -125,7 +127,7 @@ for (const r of roles) {
     name: r.name,
     cmd: process.execPath,
     args: ['bin/lead-router.js', 'run', ...r.roles],
-    env: { ...env, ADMIN_PORT: String(r.adminPort), ...(r.name === 'ingest' ? { PORT: String(ingestPort) } : {}) },
+    env: { ...env, ADMIN_PORT: String(r.adminPort), ...(r.port ? { PORT: String(r.port) } : {}) },
     output: (name, line) => logs.write(`[${name}] ${line}\n`),
   });
 }
@@ -143,7 +145,7 @@ let loadDone = false;
 const loadStart = Date.now();
 say(`sending ${leads} leads at ${rate}/s (~${Math.round(loadSeconds)} s) while ${backlog ? 'enrich is stopped' : 'faults run'}`);
 const [load, faults] = await Promise.all([
-  runLoad({ url: `http://127.0.0.1:${ingestPort}/v1/leads`, headers: { 'x-api-key': DEV_VENDOR_KEYS.dev1 }, count: leads, ratePerSecond: rate, run, onProgress: (sent, ok) => sent > 0 && say(`sent ${sent}, accepted ${ok}`) }).finally(() => (loadDone = true)),
+  runLoad({ urls: ingestPorts.map((port) => `http://127.0.0.1:${port}/v1/leads`), headers: { 'x-api-key': DEV_VENDOR_KEYS.dev1 }, count: leads, ratePerSecond: rate, run, onProgress: (sent, ok) => sent > 0 && say(`sent ${sent}, accepted ${ok}`) }).finally(() => (loadDone = true)),
   runFaults(
     {
       supervisor,

@@ -77,14 +77,16 @@ function post(url: URL, agent: http.Agent, headers: Record<string, string>, body
 }
 
 export async function runLoad(opts: {
-  url: string;
+  /** Ingest processes, taken in turn; a try that gets no 202 goes to the next (a load balancer's retry). */
+  urls: string[];
   headers: Record<string, string>;
   count: number;
   ratePerSecond: number;
   run: number;
   onProgress?(sent: number, accepted: number): void;
 }): Promise<LoadResult> {
-  const url = new URL(opts.url);
+  const urls = opts.urls.map((u) => new URL(u));
+  let turn = 0;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
   const accepted: AcceptedLead[] = [];
   const statuses: Record<string, number> = {};
@@ -95,7 +97,7 @@ export async function runLoad(opts: {
     const { market, ...body } = leadBody(opts.run, i);
     const until = Date.now() + 60_000;
     for (let attempt = 0; ; attempt++) {
-      const res = await post(url, agent, opts.headers, body);
+      const res = await post(urls[turn++ % urls.length]!, agent, opts.headers, body);
       if (res.status === 202 && typeof res.json?.leadId === 'string') {
         accepted.push({ leadId: res.json.leadId, phone: body.phone, market: market as 'US' | 'UK', buyer: market === 'UK' ? 'buyer-uk' : 'buyer-us', acceptedAt: Date.now() });
         return;
