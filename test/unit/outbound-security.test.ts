@@ -118,7 +118,7 @@ describe('email verifier', () => {
 });
 
 describe('SMS abuse guard in the sink', () => {
-  const noSent = { claimPhones: async () => new Map(), recordIntents: async (_texts: unknown, clock: () => number) => ({ existing: new Map(), intentAt: clock() }), markSent: async () => {}, markFailed: async () => {} } as unknown as SentStore;
+  const noSent = { claimPhones: async () => new Map(), recordIntents: async (_texts: unknown, clock: () => number) => ({ existing: new Map(), intentAt: clock() }), markSent: async () => {}, markFailed: async () => {}, withdraw: async () => {} } as unknown as SentStore;
   test('premium-rate and foreign numbers are suppressed with the reason in history; a US mobile is texted', async () => {
     const sent: string[] = [];
     const sink = createSmsSink({

@@ -108,7 +108,8 @@ test('a certain failure falls back to the next provider; an uncertain one waits 
   const a = sink(certain.adapter);
   const l1 = lead(undefined, ['sms:eurosms']);
   assert.equal((await a.sink.deliver([l1]))[0]?.status, 'fallback');
-  assert.equal(a.store.intents.get(l1.leadId)?.state, 'failed', 'the next provider may take it over');
+  assert.equal(a.store.intents.has(l1.leadId), false, 'withdrawn: the next provider records it as a new text');
+  assert.equal(a.store.phones.has(l1.enrichment!.phone.e164!), false, 'and claims the phone afresh');
   const uncertain = fakeProvider(() => ({ ok: false, retriable: true, uncertain: true, error: 'timeout after 5000 ms' }));
   const b = sink(uncertain.adapter);
   const l2 = lead(undefined, ['sms:eurosms']);
