@@ -13,6 +13,7 @@ import { createDurableProducer, createKafka, ensureTopics, kafkaClientId, readPr
 import { combineEncoders, createCodec, createLeadCodec } from './kafka/codec.js';
 import type { RunningStage } from './kafka/kafkajs-stage.js';
 import { startLagMonitor } from './kafka/lag-monitor.js';
+import { removePredecessors } from './kafka/predecessor.js';
 import { createResources, step } from './resources.js';
 import type { OptOutRecord } from './sinks/sms/optouts.js';
 import type { SmsReplyRecord } from './sinks/sms/webhook-handlers.js';
@@ -57,6 +58,12 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   // its partitions wait (a rebalance is held until it joins).
   log.info({ brokers: env.KAFKA_BROKERS, registry: env.SCHEMA_REGISTRY_URL }, 'starting: creating missing topics, registering schemas');
   const registry = env.SCHEMA_REGISTRY_URL;
+  const specs = roles.flatMap((role) => stagesForRole(topology, role));
+  // A restarted instance's dead predecessor leaves its groups now, while the rest starts up
+  // (src/kafka/predecessor.ts): its partitions go to the live members seconds sooner.
+  const predecessorsGone = env.LEAD_ROUTER_INSTANCE
+    ? removePredecessors(kafka, specs.flatMap((s) => (s.group ? [s.group] : [])), kafkaClientId(env, clientSuffix), log)
+    : Promise.resolve([]);
   const [, [leadCodec, eventsCodec, optOutCodec, replyCodec]] = await Promise.all([
     step(`Kafka at ${env.KAFKA_BROKERS}`, () => withAdmin(kafka, (admin) => ensureTopics(admin, topology.allTopics))),
     step('schema registry', () =>
@@ -73,7 +80,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   await step(`Kafka at ${env.KAFKA_BROKERS}`, () => admin.connect());
   const limits = await step('reading the broker\'s produce limits', () => readProduceLimits(admin, topology.allTopics.map((t) => t.name), env.PRODUCE_MAX_RECORDS));
   const producer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => createDurableProducer(kafka, limits, log, env.PRODUCER_LANES));
-  const deps: StageDeps = { config, topology, kafka, clientId: kafkaClientId(env, clientSuffix), producer, encoder, leadCodec, limits, log, now, onCrash: opts.onCrash };
+  const deps: StageDeps = { config, topology, kafka, producer, encoder, leadCodec, limits, log, now, onCrash: opts.onCrash };
   const resources = createResources({ config, topology, kafka, log, now, eventsCodec, optOutCodec });
 
   // Every group's lag, from every process: a group with no process left still shows.
@@ -89,8 +96,9 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
     // Every stage joins its group at once: a start returns only once its group has rebalanced,
     // which waits for the other members to finish their batches in hand. One after the other, a
     // restarted SMS process was back in its three groups only after the sum of three such waits
-    // (chaos: 40-80 s); at once, after the longest.
-    const specs = roles.flatMap((role) => stagesForRole(topology, role));
+    // (chaos: 40-80 s); at once, after the longest. After the predecessor is gone: joined before
+    // it, this process's own new member would be the one removed.
+    await predecessorsGone;
     const startOne = async (spec: StageSpec, kind: Exclude<StageKind, 'ingest'>) => {
       log.info({ stage: spec.name, group: spec.group }, 'starting stage');
       const stage = await STAGE_STARTERS[kind](deps, spec, resources);

@@ -21,7 +21,7 @@ import { messageOf } from '../errors.js';
 import { createBatchStep, type BatchStep, type RecordProducer, type StageLogic } from './batch-step.js';
 import { createLiveness, isCoordinatorUnreachable, isWrongCoordinator } from './liveness.js';
 import { createPipeline } from './pipeline.js';
-import { removePredecessors, retireCrashedMember } from './predecessor.js';
+import { retireCrashedMember } from './predecessor.js';
 import type { Encoder } from './codec.js';
 import type { ProduceLimits } from './produce-limits.js';
 
@@ -67,8 +67,6 @@ export interface KafkaStageOptions<T> {
   pipelined?: boolean;
   /** Records worked and committed at a time within a fetched batch (src/kafka/batch-step.ts). */
   jobSize?: number;
-  /** This process's client id when it has an instance name: its dead predecessor is removed from the group before joining (src/kafka/predecessor.ts). */
-  predecessorClientId?: string;
   /** After a rebalance: deferred work for lost partitions will be redone by their new owner. */
   onRebalance?(): void;
   /** The consumer stopped for good; the process should stop and be restarted. */
@@ -351,7 +349,6 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   const watchdog = setInterval(() => live.check(), 5000);
   watchdog.unref();
 
-  if (opts.predecessorClientId) await removePredecessors(opts.kafka, opts.groupId, opts.predecessorClientId, log);
   await consumer.connect();
   await consumer.subscribe({ topics: opts.topics, fromBeginning: true });
   await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently, eachBatch });

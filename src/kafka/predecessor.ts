@@ -46,19 +46,30 @@ function clusterOf(kafka: Kafka): Cluster | null {
   return typeof create === 'function' ? (create as (o: object) => Cluster)({ allowAutoTopicCreation: false }) : null;
 }
 
-/** Removes the group's members carrying `clientId`; returns the member ids removed. */
-export async function removePredecessors(kafka: Kafka, groupId: string, clientId: string, log: Logger): Promise<string[]> {
+/**
+ * Removes the members carrying `clientId` from each of these groups; returns the member ids
+ * removed. Called first thing at start-up, alongside topics and schemas, not as each stage joins:
+ * on a saturated machine a restarted process reached its stages 8-10 s after its spawn, by when
+ * the session timeout had nearly done the same, and a second kill in that role meanwhile left
+ * the group waiting on two dead members (chaos: enrich stood still 10 s).
+ */
+export async function removePredecessors(kafka: Kafka, groupIds: string[], clientId: string, log: Logger): Promise<string[]> {
+  if (groupIds.length === 0) return [];
   const admin = kafka.admin();
   try {
     await admin.connect();
-    const { groups } = await admin.describeGroups([groupId]);
-    const stale = (groups[0]?.members ?? []).filter((m) => m.clientId === clientId).map((m) => m.memberId);
-    if (stale.length === 0) return [];
-    const removed = await removeMembers(kafka, groupId, stale);
-    if (removed.length > 0) log.info({ groupId, removed }, 'removed this instance\'s predecessor from its group: its partitions move now, not after its session timeout');
-    return removed;
+    const { groups } = await admin.describeGroups(groupIds);
+    const removed = await Promise.all(
+      groups.map(async (g) => {
+        const stale = g.members.filter((m) => m.clientId === clientId).map((m) => m.memberId);
+        const gone = stale.length > 0 ? await removeMembers(kafka, g.groupId, stale) : [];
+        if (gone.length > 0) log.info({ groupId: g.groupId, removed: gone }, 'removed this instance\'s predecessor from its group: its partitions move now, not after its session timeout');
+        return gone;
+      }),
+    );
+    return removed.flat();
   } catch (err) {
-    log.warn({ groupId, err: messageOf(err) }, 'could not remove this instance\'s predecessor; it leaves after its session timeout');
+    log.warn({ groups: groupIds, err: messageOf(err) }, 'could not remove this instance\'s predecessor; it leaves after its session timeout');
     return [];
   } finally {
     await admin.disconnect().catch(() => undefined);

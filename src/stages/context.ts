@@ -18,8 +18,6 @@ export interface StageDeps {
   config: Config;
   topology: Topology;
   kafka: Kafka;
-  /** The Kafka client's id: with LEAD_ROUTER_INSTANCE set, what this instance's predecessor carried too. */
-  clientId?: string;
   producer: RecordProducer;
   encoder: Encoder;
   leadCodec: LeadCodec;
@@ -85,7 +83,6 @@ export function startStage<T>(
     ...(extra.pipelined ? { pipelined: true } : {}),
     ...(extra.jobSize ? { jobSize: extra.jobSize } : {}),
     ...(extra.onRebalance ? { onRebalance: extra.onRebalance } : {}),
-    ...(env.LEAD_ROUTER_INSTANCE && deps.clientId ? { predecessorClientId: deps.clientId } : {}),
     onCrash: (err) => deps.onCrash(spec.name, err),
   });
 }

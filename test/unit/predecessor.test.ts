@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kafka } from 'kafkajs';
 import pino from 'pino';
-import { retireCrashedMember } from '../../src/kafka/predecessor.js';
+import { removePredecessors, retireCrashedMember } from '../../src/kafka/predecessor.js';
 
 const log = pino({ level: 'silent' });
 const noSleep = async () => undefined;
@@ -52,4 +52,20 @@ test('it stops trying once the consumer is back in its group (the rebalance is o
 test('without access to the coordinator (another KafkaJS version) it gives up at once', async () => {
   const removed = await retireCrashedMember({} as Kafka, 'g', 'member-1', { abandon: () => false, log, sleep: noSleep });
   assert.equal(removed, false);
+});
+
+test('a restarted instance removes its predecessor from every group of its role in one pass, and nobody else', async () => {
+  const f = fakeKafka([]);
+  const described: string[][] = [];
+  const groups = [
+    { groupId: 'sms.twilio', members: [{ memberId: 'old-1', clientId: 'lead-router-sink-sms@sms-1' }, { memberId: 'other', clientId: 'lead-router-sink-sms@sms-2' }] },
+    { groupId: 'sms.eurosms', members: [{ memberId: 'other-2', clientId: 'lead-router-sink-sms@sms-2' }] },
+    { groupId: 'sms.deferred', members: [{ memberId: 'old-2', clientId: 'lead-router-sink-sms@sms-1' }] },
+  ];
+  const admin = { async connect() {}, async disconnect() {}, async describeGroups(ids: string[]) { described.push(ids); return { groups }; } };
+  Object.assign(f.kafka, { admin: () => admin });
+  const removed = await removePredecessors(f.kafka, groups.map((g) => g.groupId), 'lead-router-sink-sms@sms-1', log);
+  assert.deepEqual(described, [['sms.twilio', 'sms.eurosms', 'sms.deferred']], 'one describe for every group');
+  assert.deepEqual(removed.sort(), ['old-1', 'old-2']);
+  assert.deepEqual(f.left.sort((a, b) => a.memberId.localeCompare(b.memberId)), [{ groupId: 'sms.twilio', memberId: 'old-1' }, { groupId: 'sms.deferred', memberId: 'old-2' }]);
 });
