@@ -1,6 +1,6 @@
 /**
  * sink-primary as a process builds it: the distribution sink over the hot-reloaded `primary`
- * section of the router file, its MongoDB stores (caps, plans, ledger) opened on first use with a
+ * section of the router file, its MongoDB stores (caps, plans, ledger) opened at once with a
  * pool of their own, and an hourly purge of what has expired (cap windows that ended, plans no
  * record can still need, sold leads past their return window): FerretDB 1.x has no TTL indexes.
  */
@@ -19,6 +19,8 @@ import { openPlanStore } from './plan-store.js';
 const HOUR_MS = 3_600_000;
 /** Longer than any record can wait in leads.backup (14 days' retention) before its next pass. */
 const PLAN_KEEP_MS = 15 * 24 * HOUR_MS;
+/** The first purge after a start: a process that crashes and restarts does not purge each time. */
+const FIRST_PURGE_MS = 10 * 60_000;
 
 export async function openDistributionStores(db: Db): Promise<DistributionStores> {
   const [caps, ledger, plans] = await Promise.all([openCapStore(db), openLedger(db), openPlanStore(db)]);
@@ -52,14 +54,22 @@ export function buildPrimarySink(config: Config, log: Logger, now: () => number)
           log.warn({ err: messageOf(err) }, 'distribution purge failed; next hour');
         }
       };
-      purger = setInterval(() => void purge(), HOUR_MS);
+      // Not at once: a process restarted after a crash would add three collection scans to
+      // FerretDB just as its first buyer jobs need it (chaos restarts deliver processes often).
+      purger = setTimeout(function again() {
+        void purge();
+        purger = setTimeout(again, HOUR_MS);
+        purger.unref();
+      }, FIRST_PURGE_MS);
       purger.unref();
-      void purge();
       return s;
     })().catch((err: unknown) => {
       opening = null; // the next batch tries again
       throw err;
     }));
+  // Opened now, while the stage joins its group, not by its first job: in a deliver process
+  // restarted under load, connecting and creating the indexes took 6.8 s of that job (chaos).
+  stores().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'buyer stores not open yet; the first job tries again'));
 
   const sink = createDistributionSink({
     primary: () => (store.current() as { primary: PrimarySection }).primary,
@@ -73,8 +83,9 @@ export function buildPrimarySink(config: Config, log: Logger, now: () => number)
     ...sink,
     async close() {
       store.close();
-      if (purger) clearInterval(purger);
+      if (purger) clearTimeout(purger);
       await sink.close();
+      await opening?.catch(() => undefined); // an open still under way: its client is closed too
       await (client as MongoClient | null)?.close().catch(() => undefined);
     },
   };
