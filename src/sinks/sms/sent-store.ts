@@ -196,6 +196,19 @@ export async function openSentStore(db: Db): Promise<SentStore> {
     return false;
   }
 
+  /**
+   * For each text whose intent is still ours (provider and stamp), `change` it and free its
+   * phone; one taken over meanwhile is left alone, and so is its phone: it is theirs now.
+   */
+  function releaseOurs(what: string, list: { leadId: string; phone: string; provider: string; intentAt: number }[], change: (mine: Pick<IntentDoc, '_id' | 'state' | 'provider' | 'intentAt'>) => Promise<boolean>): Promise<void> {
+    return guarded(what, async () => {
+      await each(list, async (t) => {
+        if (!(await call(what, () => change({ _id: t.leadId, state: 'sending', provider: t.provider, intentAt: t.intentAt })))) return;
+        await call('phone release', () => phones.deleteOne({ _id: t.phone, leadId: t.leadId }));
+      });
+    });
+  }
+
   async function recordOf(leadId: string): Promise<TextRecord | null> {
     const [s, i] = await Promise.all([call('read', () => sent.findOne({ _id: leadId })), call('read', () => intents.findOne({ _id: leadId }))]);
     if (s) return fromSent(s);
@@ -271,23 +284,9 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         await insertAll(sent, list.length, (i) => ({ _id: list[i]!.leadId, phone: list[i]!.phone, provider: list[i]!.provider, providerMessageId: list[i]!.providerMessageId, sentAt: list[i]!.sentAt }));
       }),
 
-    markFailed: (list) =>
-      guarded('failed', async () => {
-        await each(list, async (t) => {
-          const res = await call('failed', () => intents.updateOne({ _id: t.leadId, state: 'sending', provider: t.provider, intentAt: t.intentAt }, { $set: { state: 'failed' } }));
-          if (res.modifiedCount === 0) return; // taken over meanwhile: the phone is theirs now
-          await call('phone release', () => phones.deleteOne({ _id: t.phone, leadId: t.leadId }));
-        });
-      }),
+    markFailed: (list) => releaseOurs('failed', list, async (mine) => (await intents.updateOne(mine, { $set: { state: 'failed' } })).modifiedCount > 0),
 
-    withdraw: (list) =>
-      guarded('withdraw', async () => {
-        await each(list, async (t) => {
-          const res = await call('withdraw', () => intents.deleteOne({ _id: t.leadId, state: 'sending', provider: t.provider, intentAt: t.intentAt }));
-          if (res.deletedCount === 0) return; // taken over meanwhile: the phone is theirs now
-          await call('phone release', () => phones.deleteOne({ _id: t.phone, leadId: t.leadId }));
-        });
-      }),
+    withdraw: (list) => releaseOurs('withdraw', list, async (mine) => (await intents.deleteOne(mine)).deletedCount > 0),
 
     byProviderMessageId: (provider, providerMessageId) =>
       guarded('read', async () => {
