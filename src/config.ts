@@ -128,6 +128,7 @@ const envSchema = z.object({
   BACKUP_MAX_HELD: z.coerce.number().int().positive().default(20_000),
   PUBLIC_BASE_URL: z.url().optional().describe('Where SMS providers reach ingest for delivery receipts and replies (e.g. https://leads.example.com).'),
   LEAD_ROUTER_CLOCK_FILE: z.string().optional().describe('Tests only: a file with a clock offset in ms, read by every process.'),
+  RETRY_PER_SECOND: z.coerce.number().int().positive().default(50).describe('Retries and replays a deliver process sends per destination per second, in the retry stages (groups of their own, so they never queue in front of first deliveries; raise it to drain a retry backlog faster).'),
   SINK_MAX_IN_FLIGHT: z.coerce.number().int().positive().default(1000).describe('Leads a deliver stage works on at once before it pauses fetching (its batches are pipelined).'),
   PARTITIONS_CONCURRENTLY: z.coerce.number().int().positive().default(6),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000).describe('Consumer session timeout: how fast a dead process\'s partitions move to another.'),

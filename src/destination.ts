@@ -34,6 +34,17 @@ export function destinationTopic(d: Destination, topology: Pick<Topology, 'topic
   return topology.topics.sms[d.name];
 }
 
+/**
+ * The topic a destination's retries and replays go to: read by its sink's retry stage, in a group
+ * of its own and under a quota, so they never queue in front of first deliveries.
+ */
+export function retryTopic(d: Destination, topology: Pick<Topology, 'topics'>): string | undefined {
+  const { retry } = topology.topics;
+  if (d.kind === 'primary') return retry.primary;
+  if (d.kind === 'search') return retry.search;
+  return retry.sms[d.name];
+}
+
 /** The record key on a destination's topic: SMS topics are keyed by phone (one person, one partition). */
 export function destinationKey(d: Destination, lead: Pick<LeadEvent, 'leadId' | 'enrichment'>): string {
   return d.kind === 'sms' ? (lead.enrichment?.phone.e164 ?? lead.leadId) : lead.leadId;

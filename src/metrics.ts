@@ -35,6 +35,7 @@ export const metrics = {
   circuitOpen: gauge('leadrouter_sms_provider_circuit_open', '1 while a provider\'s circuit is open (it is skipped, texts fall back).', ['provider']),
   verifierLookups: gauge('leadrouter_email_verifier_lookups', 'Email verifier answers since start, by source (call, cache).', ['source']),
   verifierTimeouts: gauge('leadrouter_email_verifier_budget_timeouts', 'Email verifications that ran out of their budget since start.', []),
+  retryThrottled: counter('leadrouter_retry_throttled_seconds_total', 'Time a retry stage\'s jobs waited for the retry quota (RETRY_PER_SECOND) before reaching their destination.', ['stage']),
   delayHeld: gauge('leadrouter_delay_held_records', 'Records a delay stage (backup, quiet-hours release) holds until they are due.', ['stage']),
   delayNextDue: gauge('leadrouter_delay_next_due_timestamp_seconds', 'When the next held record is due (Unix time), 0 when none is held.', ['stage']),
   ready: gauge('leadrouter_role_ready', '1 while the role process is ready (every stage in its group, none stalled or waiting).', ['role']),

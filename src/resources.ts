@@ -116,10 +116,12 @@ export function createResources(opts: { config: Config; topology: Topology; kafk
     historyStore,
     ledger,
     sinkFor(spec) {
-      let s = sinks.get(spec.name);
+      // One Sink per destination: a deliver stage and its retry twin share its pacing, circuit and stores.
+      const key = spec.destination ? `${spec.destination.kind}:${spec.destination.name ?? ''}` : spec.name;
+      let s = sinks.get(key);
       if (!s) {
         s = build(spec);
-        sinks.set(spec.name, s);
+        sinks.set(key, s);
         closers.unshift(async () => (await s!).close());
       }
       return s;

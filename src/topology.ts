@@ -13,8 +13,12 @@ export const ROLES: readonly Role[] = ['ingest', 'enrich', 'route', 'sink-primar
  * What a stage does, which decides the code that runs it (src/stages/registry.ts):
  *   ingest   HTTP → leads.raw                   deliver  one destination's topic → its Sink
  *   enrich   leads.raw → leads.enriched         release  held texts → their provider's topic when due
- *   route    leads.enriched → destinations      backup   failed deliveries → their topic again when due
+ *   route    leads.enriched → destinations      backup   failed deliveries → their retry topic when due
  *   history  leads.events → the history store
+ * Every deliver stage has a retry twin (`<stage>.retry`) in the same role: same destination and
+ * Sink, its own retry topic and consumer group, at most RETRY_PER_SECOND leads a second. Retries
+ * and operators' replays never queue in front of a fresh lead on its partition, and a retry storm
+ * (a buyer back after an hour) cannot take a destination's whole capacity from first deliveries.
  */
 export type StageKind = 'ingest' | 'enrich' | 'route' | 'enrich-route' | 'deliver' | 'release' | 'backup' | 'history';
 
@@ -41,11 +45,20 @@ export interface StageSpec {
   outputs: string[];
   /** Topics read whole by every process, outside any group (the opt-out list). */
   tables: string[];
+  /** Deliver stages: the retry twin, which reads the destination's retry topic under the retry quota. */
+  retry?: true;
   description: string;
 }
 
+/** Per destination topics: first deliveries (route's output) or retries (backup's and replays'). */
+export interface DestinationTopics {
+  primary: string;
+  search: string;
+  sms: Record<string, string>;
+}
+
 export interface Topology {
-  topics: Record<TopicKey, string> & { sms: Record<string, string> };
+  topics: Record<TopicKey, string> & { sms: Record<string, string>; retry: DestinationTopics };
   allTopics: TopicSpec[];
   stages: StageSpec[];
 }
@@ -72,6 +85,11 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
     smsDeferred: t('leads.sms.deferred'),
     events: t('leads.events'),
     sms: Object.fromEntries(Object.keys(config.router.sms.providers).map((p) => [p, t(`leads.sms.${p}`)])),
+    retry: {
+      primary: t('leads.retry.primary'),
+      search: t('leads.retry.search'),
+      sms: Object.fromEntries(Object.keys(config.router.sms.providers).map((p) => [p, t(`leads.retry.sms.${p}`)])),
+    },
   };
   // min.insync.replicas only means something with more than one replica: 2 of 3 in production.
   const durability: Record<string, string> = rf >= 3 ? { 'min.insync.replicas': '2', 'unclean.leader.election.enable': 'false' } : {};
@@ -99,6 +117,9 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
     spec(topics.primary, 'deliveries to a lead buyer webhook (key: leadId)'),
     ...smsTopics.map(([p, name]) => spec(name, `deliveries to SMS provider ${p} (key: phone E.164)`)),
     spec(topics.search, 'deliveries to the search index (key: leadId)'),
+    spec(topics.retry.primary, 'buyer deliveries due again, and replays (key: leadId)', 14),
+    ...Object.entries(topics.retry.sms).map(([p, name]) => spec(name, `texts through ${p} due again, and replays (key: phone E.164)`, 14)),
+    spec(topics.retry.search, 'index deliveries due again, and replays (key: leadId)', 14),
     spec(topics.backup, 'failed deliveries with attempt, error and next-attempt time (key: leadId)', 14),
     spec(topics.dlq, 'deliveries that will not be retried, with the reason (key: leadId)', 30),
     spec(topics.poison, 'raw bytes that could not be decoded, with context headers', 30),
@@ -114,6 +135,7 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
   const deliveryOutputs = [topics.backup, topics.dlq, ...common];
   const g = (name: string): string => `${prefix}${name}`;
   const smsNames = smsTopics.map(([, n]) => n);
+  const retryTopics = [topics.retry.primary, ...Object.values(topics.retry.sms), topics.retry.search];
   const stages: StageSpec[] = [
     // leads.primary: a lead a buyer returned goes back to distribution (the group says when).
     { name: 'ingest', role: 'ingest', kind: 'ingest', group: null, inputs: [], outputs: [topics.raw, topics.events, topics.smsReplies, topics.optouts, topics.primary], tables: [], description: 'HTTP POST /v1/leads → validated, id assigned, acked by Kafka; SMS replies and receipts; lead returns' },
@@ -168,15 +190,33 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
       kind: 'backup',
       group: g('sink-backup'),
       inputs: [topics.backup],
-      outputs: [topics.primary, ...smsNames, topics.search, topics.backup, topics.dlq, ...common],
+      outputs: [...retryTopics, topics.backup, topics.dlq, ...common],
       tables: [],
-      description: 'when a failed delivery is due again, back onto its destination topic (the sink retries it); then DLQ',
+      description: 'when a failed delivery is due again, onto its destination\'s retry topic (the sink\'s retry stage tries it); then DLQ',
     },
     { name: 'sink-history', role: 'sink-history', kind: 'history', group: g('sink-history'), inputs: [topics.events], outputs: [topics.poison], tables: [], description: 'write every event to the history store in bulk, commit after the write' },
   ];
+  addRetryStages(stages, topics.retry, g);
   if (config.env.ENRICH_AND_ROUTE_TOGETHER) fuseEnrichAndRoute(stages);
   validate(allTopics, stages);
   return { topics, allTopics, stages };
+}
+
+/** Each deliver stage's retry twin, right after it: same role, destination and outputs. */
+function addRetryStages(stages: StageSpec[], retry: DestinationTopics, group: (name: string) => string): void {
+  for (const s of stages.filter((x) => x.kind === 'deliver' && x.destination)) {
+    const d = s.destination!;
+    const input = d.kind === 'sms' ? retry.sms[d.name ?? ''] : retry[d.kind];
+    if (!input) continue;
+    stages.splice(stages.indexOf(s) + 1, 0, {
+      ...s,
+      name: `${s.name}.retry`,
+      group: group(`${s.name}.retry`),
+      inputs: [input],
+      retry: true,
+      description: `retries and replays for ${s.name}, in a group of their own under the retry quota`,
+    });
+  }
 }
 
 /**

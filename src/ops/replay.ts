@@ -9,7 +9,7 @@
  * <leadId>:<destination> as well, so even two replays racing deliver once.
  */
 import pLimit from 'p-limit';
-import { destinationKey, destinationTopic, parseDestination } from '../destination.js';
+import { destinationKey, parseDestination, retryTopic } from '../destination.js';
 import { eventOutputs } from '../history/events.js';
 import type { StoredEvent } from '../history/store.js';
 import type { Output, RecordProducer } from '../kafka/batch-step.js';
@@ -68,7 +68,8 @@ export function replayVerdict(d: DeadLead, history: StoredEvent[], topology: Pic
   if (history.some((e) => e.type === 'replayed' && same(e) && e.at.getTime() >= d.deadAt)) return { replay: false, why: 'already replayed since it died' };
   if (d.destination) {
     const dest = parseDestination(d.destination);
-    const topic = dest && destinationTopic(dest, topology);
+    // The retry lane: a replay of thousands waits its turn under the retry quota, not in front of fresh leads.
+    const topic = dest && retryTopic(dest, topology);
     if (!dest || !topic) return { replay: false, why: `no topic for destination ${d.destination} in this router` };
     return { replay: true, topic, key: destinationKey(dest, d.lead) };
   }

@@ -2,13 +2,15 @@
  * `lead-router replay --topic leads.raw --since T [--until T]`: leads accepted in a time window go
  * through enrich and route again, with the code and the rules in force now (after a rules change:
  * a rule that rejected them now matches, or adds a destination), and on to their destinations'
- * topics, where the sinks deliver them as any other.
+ * retry topics, where the sinks' retry stages deliver them under the retry quota: a replay of a
+ * day's leads never queues in front of the leads arriving meanwhile.
  *
  * Enrich and route run in this process, not in the running groups, so the tool knows every lead's
  * new destinations before it sends anything: it can say what a run would do (--dry-run) and skip,
  * per lead and destination, what the history says was already delivered (or replayed and still
  * in flight). A lead is never delivered twice to a destination, and a second run sends nothing new.
  */
+import { parseDestination, retryTopic } from '../destination.js';
 import { eventOutputs, type HistoryEntry } from '../history/events.js';
 import type { StoredEvent } from '../history/store.js';
 import type { Output, RecordProducer } from '../kafka/batch-step.js';
@@ -104,7 +106,8 @@ export async function replayRawTopic(
           else if (state === 'in flight') plan.inFlight++;
           else {
             plan.deliver++;
-            send.push(o);
+            const d = parseDestination(delivery.destination);
+            send.push({ ...o, topic: (d && retryTopic(d, deps.topology)) ?? o.topic });
             events.push({ leadId: lead.leadId, type: 'replayed', at: now, stage: 'replay', destination: delivery.destination, detail: `re-run from ${topics.raw} by ${opts.by}: rule ${delivery.rule}`, discriminator: run });
           }
         }

@@ -36,6 +36,8 @@ export interface LeadStageHandler {
   pipelined?: boolean;
   /** Records worked and committed at a time within a fetched batch (not pipelined stages). */
   jobSize?: number;
+  /** Fetch settings of its own (default: the process's KAFKA_FETCH_*). */
+  fetch?: { minBytes: number; maxWaitMs: number };
   onRebalance?(): void;
 }
 

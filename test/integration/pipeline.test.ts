@@ -27,7 +27,7 @@ after(async () => {
 const acceptedBy = (server: { received: { leadId: string | null; accepted: boolean }[] }, leadId: string) =>
   server.received.some((r) => r.leadId === leadId && r.accepted);
 
-type HistoryEvent = { type: string; destination?: string; attempt?: number; detail?: string };
+type HistoryEvent = { type: string; stage?: string; destination?: string; attempt?: number; detail?: string };
 async function history(leadId: string, until: (types: string[], events: HistoryEvent[]) => boolean) {
   return waitUntil(`history of ${leadId}`, async () => {
     const res = await fetch(`${ingest}/v1/leads/${leadId}`, { headers: OPERATOR_HEADERS });
@@ -112,6 +112,7 @@ test('a 200 with a malformed body sends the lead to leads.backup; it is delivere
   const hist = await history(leadId, (_types, events) => events.some((e) => e.type === 'retried') && events.some(primaryDelivered));
   const delivered = hist.events.find(primaryDelivered);
   assert.ok((delivered?.attempt ?? 0) >= 1, 'delivered by a retry, not the first attempt');
+  assert.equal(delivered?.stage, 'sink-primary.retry', 'retries come through the retry lane, not leads.primary');
 });
 
 test('a lead that keeps failing ends in leads.dlq with its reason', async () => {
@@ -123,7 +124,7 @@ test('a lead that keeps failing ends in leads.dlq with its reason', async () => 
     const dead = await dlq.waitFor((e) => e.leadId === leadId, 60_000);
     assert.equal(dead.delivery?.destination, 'primary:buyer-uk');
     assert.match(dead.deadLetter?.reason ?? '', /gave up after 4 attempts; last error: HTTP 500/);
-    assert.equal(dead.deadLetter?.stage, 'sink-primary', 'the backup stage put it back on leads.primary; the sink gave up on its last attempt');
+    assert.equal(dead.deadLetter?.stage, 'sink-primary.retry', 'the backup stage put it on leads.retry.primary; the sink\'s retry stage gave up on its last attempt');
     const attempts = h.sandbox.buyerUk.received.filter((r) => r.path === '/leads' && JSON.parse(r.body).leadId === leadId).length;
     assert.equal(attempts, 4, 'first attempt plus three retries');
     await history(leadId, (types) => types.includes('dead'));

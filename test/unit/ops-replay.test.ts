@@ -12,7 +12,7 @@ import { deliveryState } from '../../src/ops/topic-replay.js';
 import { parseReplayArgs, parseTime, UsageError } from '../../src/ops/replay-cli.js';
 import { leadEvent } from '../support/fixtures.js';
 
-const topology = { topics: { raw: 'leads.raw', enriched: 'leads.enriched', primary: 'leads.primary', search: 'leads.search', dlq: 'leads.dlq', events: 'leads.events', sms: { twilio: 'leads.sms.twilio' } } } as never;
+const topology = { topics: { raw: 'leads.raw', enriched: 'leads.enriched', primary: 'leads.primary', search: 'leads.search', dlq: 'leads.dlq', events: 'leads.events', sms: { twilio: 'leads.sms.twilio' }, retry: { primary: 'leads.retry.primary', search: 'leads.retry.search', sms: { twilio: 'leads.retry.sms.twilio' } } } } as never;
 const T0 = 1_800_000_000_000;
 
 function dead(overrides: Partial<LeadEvent> = {}, at = T0, destination: string | null = 'primary:buyer-us'): ReturnType<typeof deadLeadOf> {
@@ -42,13 +42,13 @@ test('dead letters: one entry per lead and destination (the newest death), filte
 
 test('verdict: a lead delivered there, or replayed since it died, is not sent again; dead again after a replay, it is', () => {
   const d = dead();
-  assert.deepEqual(replayVerdict(d, [], topology), { replay: true, topic: 'leads.primary', key: d.leadId });
+  assert.deepEqual(replayVerdict(d, [], topology), { replay: true, topic: 'leads.retry.primary', key: d.leadId }, 'the retry lane: a replay never queues in front of fresh leads');
   assert.deepEqual(replayVerdict(d, [ev('delivered', T0 - 10)], topology), { replay: false, why: 'already delivered' });
   assert.deepEqual(replayVerdict(d, [ev('replayed', T0 + 10)], topology), { replay: false, why: 'already replayed since it died' });
   assert.equal(replayVerdict(d, [ev('replayed', T0 - 10)], topology).replay, true, 'a replay before this death does not count');
   assert.equal(replayVerdict(d, [ev('delivered', T0, 'sms:twilio')], topology).replay, true, 'delivered elsewhere does not count');
   const sms = dead({}, T0, 'sms:twilio');
-  assert.deepEqual(replayVerdict(sms, [], topology), { replay: true, topic: 'leads.sms.twilio', key: '+14155550132' }, 'SMS keyed by phone');
+  assert.deepEqual(replayVerdict(sms, [], topology), { replay: true, topic: 'leads.retry.sms.twilio', key: '+14155550132' }, 'SMS keyed by phone');
   assert.equal(replayVerdict(dead({}, T0, 'sms:gone'), [], topology).replay, false);
   const early = dead({}, T0, null);
   assert.deepEqual(replayVerdict(early, [], topology), { replay: true, topic: 'leads.raw', key: early.leadId }, 'died in enrich: back to leads.raw');
@@ -70,12 +70,12 @@ function fakeDeps(history: Record<string, StoredEvent[]> = {}) {
 }
 const decoded = (r: EncodedRecord) => JSON.parse(r.value.toString()) as { topic: string; value: Record<string, any> };
 
-test('replay: back onto the destination topic at attempt 0, edited, with a replayed event; skipped ones are counted by reason', async () => {
+test('replay: onto the destination\'s retry topic at attempt 0, edited, with a replayed event; skipped ones are counted by reason', async () => {
   const { sent, deps } = fakeDeps({ done: [ev('delivered', T0)] });
   const report = await replayDeadLeads(deps, [dead(), dead({ leadId: 'done' })], { by: 'operator:ops', edit: { jobTitle: 'RN' } });
   assert.equal(report.replayed, 1);
   assert.deepEqual(report.reasons, { 'already delivered': 1 });
-  const lead = decoded(sent.find((r) => r.topic === 'leads.primary')!).value;
+  const lead = decoded(sent.find((r) => r.topic === 'leads.retry.primary')!).value;
   assert.equal(lead.jobTitle, 'RN');
   assert.equal(lead.deadLetter, null);
   assert.equal(lead.delivery.attempt, 0);

@@ -55,3 +55,24 @@ test('enrich and route fused: one consumer on leads.raw that still writes leads.
   assert.deepEqual(fused.tables, ['leads.optouts']);
   assert.equal(t.stages.some((s) => s.kind === 'route' || s.kind === 'enrich'), false);
 });
+
+test('every deliver stage has a retry twin: same role and destination, its own retry topic and group; backup feeds only the twins', () => {
+  const t = buildTopology({ env, router: shippedRouterConfig() });
+  const deliver = t.stages.filter((s) => s.kind === 'deliver' && !s.retry);
+  assert.deepEqual(deliver.map((s) => s.name), ['sink-primary', 'sink-sms.twilio', 'sink-sms.eurosms', 'sink-search']);
+  for (const s of deliver) {
+    const twin = t.stages.find((x) => x.name === `${s.name}.retry`);
+    assert.ok(twin?.retry, s.name);
+    assert.equal(twin.kind, 'deliver');
+    assert.equal(twin.role, s.role, 'same process: one Sink, one pace, one circuit per destination');
+    assert.deepEqual(twin.destination, s.destination);
+    assert.equal(twin.group, `${s.name}.retry`);
+    assert.deepEqual(twin.outputs, s.outputs);
+    assert.notDeepEqual(twin.inputs, s.inputs);
+  }
+  assert.deepEqual(t.topics.retry, { primary: 'leads.retry.primary', search: 'leads.retry.search', sms: { twilio: 'leads.retry.sms.twilio', eurosms: 'leads.retry.sms.eurosms' } });
+  const backup = t.stages.find((s) => s.kind === 'backup')!;
+  const firstLane = [t.topics.primary, t.topics.search, ...Object.values(t.topics.sms)];
+  assert.deepEqual(backup.outputs.filter((o) => firstLane.includes(o)), [], 'retries never go onto a first-delivery topic');
+  for (const topic of [t.topics.retry.primary, t.topics.retry.search, ...Object.values(t.topics.retry.sms)]) assert.ok(backup.outputs.includes(topic), topic);
+});
