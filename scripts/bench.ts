@@ -5,13 +5,17 @@
  *      a politely slower load generator;
  *   2. a burst (default 5,000 leads, 64 in flight) to find where it saturates, and whether a
  *      lead posted in its middle waits behind the whole burst (issue 11's "fresh leads first":
- *      delivered within 2× the fixed rate's p99).
+ *      delivered within 2× the fixed rate's p99);
+ *   3. with --retry-storm S: the US buyer answers 500 for S seconds of the fixed rate, then is
+ *      healthy again while the fixed rate goes on: the failed leads come back as retries (the
+ *      retry lane, RETRY_PER_SECOND) while fresh leads arrive, and the fresh leads' buyer p99 is
+ *      set against the first phase's (issue 11: retries never compete with first deliveries).
  * For each phase it reports leads/min accepted and delivered, and p50/p95/p99 latency from the
  * POST to the 202 and to each destination: the US buyer and the SMS provider (arrival times the
  * sandbox records) and the search index (the document's indexedAt, stamped by the sink when it
  * sends the bulk request).
  *
- *   npm run bench -- --rate 5000 --seconds 60 --burst 5000 --concurrency 64 [--key lr_…]
+ *   npm run bench -- --rate 5000 --seconds 60 --burst 5000 --concurrency 64 [--retry-storm 60] [--key lr_…]
  */
 import fs from 'node:fs';
 import { Pool } from 'undici';
@@ -31,6 +35,7 @@ const INDEX = arg('index', 'leads');
 const BUYER = arg('buyer', 'http://127.0.0.1:4701');
 const SMS = arg('sms', 'http://127.0.0.1:4711');
 const DRAIN_MS = Number(arg('drain-seconds', 120)) * 1000;
+const STORM_SECONDS = Number(arg('retry-storm', 0));
 // The vendor key (x-api-key); the development vendor's by default, as `npm start` accepts it.
 const API_KEY = arg('key', process.env.LEAD_ROUTER_API_KEY ?? DEV_VENDOR_KEYS.dev1);
 
@@ -75,8 +80,8 @@ async function post(i: number): Promise<Sent | null> {
   }
 }
 
-async function fixedRate(startIndex: number): Promise<{ sent: Sent[]; failed: number; spanMs: number }> {
-  const total = Math.round((RATE / 60) * SECONDS);
+async function fixedRate(startIndex: number, seconds = SECONDS): Promise<{ sent: Sent[]; failed: number; spanMs: number }> {
+  const total = Math.round((RATE / 60) * seconds);
   const interval = 60_000 / RATE;
   const t0 = Date.now();
   const pending: Promise<Sent | null>[] = [];
@@ -198,8 +203,22 @@ if (BURST > 0) {
     idle && Number.isFinite(idle.p99[dest]) && b.mid[dest] !== null ? ` (${(b.mid[dest]! / idle.p99[dest]).toFixed(1)}× the fixed rate's p99 of ${Math.round(idle.p99[dest])} ms; target ≤ 2×)` : '';
   process.stdout.write(`\nleads posted mid-burst (10 around #${Math.floor(b.accepted / 2)}), slowest: buyer ${ms(b.mid.buyer)}${against('buyer')}, SMS ${ms(b.mid.sms)}${against('sms')}\n`);
 }
+if (STORM_SECONDS > 0) {
+  const buyerMode = (mode: string) => fetch(`${BUYER}/_sandbox/mode`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode }) });
+  const stormSince = Date.now();
+  await buyerMode('error500');
+  const failing = await fixedRate(2_000_000, STORM_SECONDS);
+  await buyerMode('healthy');
+  const since = Date.now();
+  const fresh = await measure(`fresh leads, ${RATE}/min for ${SECONDS} s after the buyer came back`, await fixedRate(3_000_000), since);
+  const stormed = await measure(`leads posted while the buyer answered 500 for ${STORM_SECONDS} s (delivered by retries)`, failing, stormSince);
+  results.push(fresh, stormed);
+  const idle = results[0];
+  const vs = idle && idle !== fresh && Number.isFinite(idle.p99.buyer) ? ` (${(fresh.p99.buyer / idle.p99.buyer).toFixed(1)}× the first phase's ${Math.round(idle.p99.buyer)} ms)` : '';
+  process.stdout.write(`\nfresh leads while ${stormed.accepted} failed ones came back as retries: buyer p99 ${Math.round(fresh.p99.buyer)} ms${vs}\n`);
+}
 fs.mkdirSync('bench-results', { recursive: true });
 const file = `bench-results/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-fs.writeFileSync(file, JSON.stringify({ rate: RATE, seconds: SECONDS, burst: BURST, concurrency: CONCURRENCY, results }, null, 2));
+fs.writeFileSync(file, JSON.stringify({ rate: RATE, seconds: SECONDS, burst: BURST, concurrency: CONCURRENCY, retryStormSeconds: STORM_SECONDS, results }, null, 2));
 process.stdout.write(`\nsaved ${file}\n`);
 await pool.close();
