@@ -102,6 +102,7 @@ const envSchema = z.object({
   INGEST_LINGER_MS: z.coerce.number().int().min(0).default(2).describe('How long ingest waits to fill a produce batch.'),
   INGEST_DEDUP_WINDOW_MS: z.coerce.number().int().positive().default(86_400_000).describe('Repeated vendor lead ids within this window return the original leadId.'),
   INGEST_DEDUP_MAX: z.coerce.number().int().positive().default(500_000),
+  HISTORY_WRITES_IN_FLIGHT: z.coerce.number().int().positive().default(2).describe('History writes a sink-history process has in flight at once (of the partitions it works at once): the store\'s CPU is shared with the SMS and buyer stores on the delivery path.'),
   HISTORY_TTL_DAYS: z.coerce.number().int().positive().default(180).describe('History events are deleted this long after they happened.'),
   TOPIC_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().optional().describe('max.message.bytes set on topics the router creates (default: the broker\'s). Produce requests are split to fit whatever the broker reports.'),
   PRODUCER_LANES: z.coerce.number().int().positive().default(1).describe('Idempotent producers per process, each with one request in flight (src/kafka/durable-producer.ts). More did not help on 2 cores (README, Measured).'),
