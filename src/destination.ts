@@ -3,7 +3,7 @@
  * "kind:name" on the wire (Delivery.destination, idempotency keys, history), parsed here once.
  */
 import type { LeadEvent } from './lead.js';
-import type { Topology } from './topology.js';
+import type { DestinationTopics, Topology } from './topology.js';
 
 export type DestinationKind = 'primary' | 'sms' | 'search';
 
@@ -27,11 +27,14 @@ export function formatDestination(d: Destination): string {
   return `${d.kind}:${d.name}`;
 }
 
-/** The topic a destination's deliveries are consumed from, or undefined if it has none here. */
+/** A destination's topic in one set of per-destination topics (first deliveries, or retries). */
+export function topicFor(d: { kind: DestinationKind; name: string | null }, topics: DestinationTopics): string | undefined {
+  return d.kind === 'sms' ? topics.sms[d.name ?? ''] : topics[d.kind];
+}
+
+/** The topic a destination's first deliveries are consumed from, or undefined if it has none here. */
 export function destinationTopic(d: Destination, topology: Pick<Topology, 'topics'>): string | undefined {
-  if (d.kind === 'primary') return topology.topics.primary;
-  if (d.kind === 'search') return topology.topics.search;
-  return topology.topics.sms[d.name];
+  return topicFor(d, topology.topics);
 }
 
 /**
@@ -39,10 +42,7 @@ export function destinationTopic(d: Destination, topology: Pick<Topology, 'topic
  * of its own and under a quota, so they never queue in front of first deliveries.
  */
 export function retryTopic(d: Destination, topology: Pick<Topology, 'topics'>): string | undefined {
-  const { retry } = topology.topics;
-  if (d.kind === 'primary') return retry.primary;
-  if (d.kind === 'search') return retry.search;
-  return retry.sms[d.name];
+  return topicFor(d, topology.topics.retry);
 }
 
 /** The record key on a destination's topic: SMS topics are keyed by phone (one person, one partition). */

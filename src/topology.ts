@@ -5,6 +5,7 @@
  * like Kafka Streams' Topology: a stage reading a topic nobody declared fails here, not at run time.
  */
 import type { Config } from './config.js';
+import { topicFor } from './destination.js';
 
 export type Role = 'ingest' | 'enrich' | 'route' | 'sink-primary' | 'sink-sms' | 'sink-search' | 'sink-backup' | 'sink-history';
 export const ROLES: readonly Role[] = ['ingest', 'enrich', 'route', 'sink-primary', 'sink-sms', 'sink-search', 'sink-backup', 'sink-history'];
@@ -205,8 +206,7 @@ export function buildTopology(config: Pick<Config, 'env' | 'router'>): Topology 
 /** Each deliver stage's retry twin, right after it: same role, destination and outputs. */
 function addRetryStages(stages: StageSpec[], retry: DestinationTopics, group: (name: string) => string): void {
   for (const s of stages.filter((x) => x.kind === 'deliver' && x.destination)) {
-    const d = s.destination!;
-    const input = d.kind === 'sms' ? retry.sms[d.name ?? ''] : retry[d.kind];
+    const input = topicFor(s.destination!, retry);
     if (!input) continue;
     stages.splice(stages.indexOf(s) + 1, 0, {
       ...s,

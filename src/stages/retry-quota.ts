@@ -8,10 +8,8 @@
 import { Abandoned } from '../kafka/backoff.js';
 
 export interface RetryQuota {
-  /** Resolves when `n` leads may go; throws Abandoned if `abandoned()` turns true meanwhile. */
-  take(n: number, abandoned: () => boolean): Promise<void>;
-  /** Milliseconds spent waiting so far, for the throttled metric. */
-  readonly waitedMs: number;
+  /** Resolves with the milliseconds it waited once `n` leads may go; throws Abandoned if `abandoned()` turns true meanwhile. */
+  take(n: number, abandoned: () => boolean): Promise<number>;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -19,28 +17,23 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export function createRetryQuota(perSecond: number, now: () => number = Date.now, wait: (ms: number) => Promise<void> = sleep): RetryQuota {
   let tokens = perSecond;
   let last = now();
-  let waitedMs = 0;
   const refill = () => {
     const t = now();
     tokens = Math.min(perSecond, tokens + ((t - last) * perSecond) / 1000);
     last = t;
   };
   return {
-    get waitedMs() {
-      return waitedMs;
-    },
     async take(n, abandoned) {
+      const started = now();
       // A job larger than the bucket goes when the bucket is full and leaves a debt the next
       // jobs wait out: the pace holds without splitting the job.
       const need = Math.min(n, perSecond);
       for (refill(); tokens < need; refill()) {
         if (abandoned()) throw new Abandoned('its group rebalanced while it waited for the retry quota');
-        const ms = Math.min(250, Math.ceil(((need - tokens) * 1000) / perSecond));
-        const started = now();
-        await wait(ms);
-        waitedMs += now() - started;
+        await wait(Math.min(250, Math.ceil(((need - tokens) * 1000) / perSecond)));
       }
       tokens -= n;
+      return now() - started;
     },
   };
 }

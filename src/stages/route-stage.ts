@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { ConfigError, parseRouterFile, type RouterFile } from '../config.js';
+import { topicFor } from '../destination.js';
 import type { LeadEvent } from '../lead.js';
 import type { Output } from '../kafka/batch-step.js';
 import type { RunningStage } from '../kafka/kafkajs-stage.js';
@@ -34,7 +35,7 @@ export function routeLead(
   const deliveries = decision.deliveries.filter((d) => d.kind !== 'sms' || !optOuts.isOptedOut(d.key));
   if (deliveries.length < decision.deliveries.length) decision.skipped.push('sms: number opted out');
   const outputs: Output[] = deliveries.map((d) => ({
-    topic: d.kind === 'primary' ? topology.topics.primary : d.kind === 'search' ? topology.topics.search : topology.topics.sms[d.target]!,
+    topic: topicFor({ kind: d.kind, name: d.target }, topology.topics)!,
     key: d.key,
     value: { ...event, hops, delivery: deliveryFor(d, decision.rule, now) },
   }));

@@ -29,11 +29,7 @@ export function startSinkStage(deps: StageDeps, spec: StageSpec, sink: Sink) {
     // Mostly idle: a second's wait costs a retry nothing and keeps idle fetches to one a second.
     ...(quota ? { fetch: { minBytes: 1, maxWaitMs: Math.max(env.KAFKA_FETCH_MAX_WAIT_MS, 1000) } } : {}),
     async handle(leads, _ctx, abandoned) {
-      if (quota) {
-        const before = quota.waitedMs;
-        await quota.take(leads.length, abandoned);
-        metrics.retryThrottled.inc({ stage: spec.name }, (quota.waitedMs - before) / 1000);
-      }
+      if (quota) metrics.retryThrottled.inc({ stage: spec.name }, (await quota.take(leads.length, abandoned)) / 1000);
       // A Sink answers for each lead; it throws only when it cannot know (its own store is
       // down): the batch step then waits and tries the batch again; or when told the batch no
       // longer matters (Abandoned): the group's rebalance need not wait for the rest of it.
