@@ -28,6 +28,7 @@ export const metrics = {
   deliveries: counter('leadrouter_delivery_outcomes_total', 'Outcome of each delivery attempt per destination: delivered, retry, dead, suppressed, duplicate, deferred, fallback.', ['destination', 'outcome']),
   deliveryLatency: histogram('leadrouter_delivery_latency_seconds', 'Time from ingest accepting a lead (receivedAt) to its delivery, per destination.', ['destination'], LATENCY_BUCKETS),
   produceSeconds: histogram('leadrouter_produce_duration_seconds', 'Time for one produce request to be acknowledged by all in-sync replicas (acks=all).', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]),
+  kafkaRequests: counter('leadrouter_kafka_requests_total', 'Requests this process sent to Kafka brokers, by API (Fetch, Produce, OffsetCommit, Heartbeat, ...) and by the stage whose consumer sent them ("producer" for the process\'s producer).', ['stage', 'api']),
   produceRecords: counter('leadrouter_produce_records_total', 'Records produced (acknowledged).', []),
   produceResends: counter('leadrouter_produce_resends_total', 'Sends KafkaJS acknowledged without some of their partitions, whose records were sent again (leadership moved mid-send).', []),
   consumerLag: gauge('leadrouter_consumer_lag_records', 'Records on a partition not yet committed by the group (high watermark - committed offset).', ['group', 'topic', 'partition']),

@@ -84,7 +84,7 @@ export interface DurableProducer extends RecordProducer {
 function newIdempotentProducer(kafka: KafkaClient): Producer {
   // The default (murmur2, Java-compatible) partitioner, chosen explicitly: keys land where
   // Java and librdkafka clients would put them.
-  return kafka.producer({
+  const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
@@ -92,6 +92,8 @@ function newIdempotentProducer(kafka: KafkaClient): Producer {
     // At most 1 s apart: a send waiting out a broker restart goes through within a second of its return.
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1000 },
   });
+  producer.on(producer.events.REQUEST, (e) => metrics.kafkaRequests.inc({ stage: 'producer', api: e.payload.apiName }));
+  return producer;
 }
 
 type Pending = { records: EncodedRecord[]; resolve: () => void; reject: (err: Error) => void };

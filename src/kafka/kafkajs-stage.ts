@@ -18,9 +18,11 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import kafkajs from './kafkajs.js';
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
+import { metrics } from '../metrics.js';
 import { createBatchStep, type BatchStep, type RecordProducer, type StageLogic } from './batch-step.js';
 import { createLiveness, isCoordinatorUnreachable, isWrongCoordinator } from './liveness.js';
 import { createPipeline } from './pipeline.js';
+import { createCommitCoalescer } from './commit-coalescer.js';
 import { retireCrashedMember } from './predecessor.js';
 import type { Encoder } from './codec.js';
 import type { ProduceLimits } from './produce-limits.js';
@@ -67,6 +69,8 @@ export interface KafkaStageOptions<T> {
   pipelined?: boolean;
   /** Records worked and committed at a time within a fetched batch (src/kafka/batch-step.ts). */
   jobSize?: number;
+  /** Batch path: commits gathered and sent at most this often (0: every batch's at once). */
+  commitIntervalMs?: number;
   /** After a rebalance: deferred work for lost partitions will be redone by their new owner. */
   onRebalance?(): void;
   /** The consumer stopped for good; the process should stop and be restarted. */
@@ -108,7 +112,18 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     },
   });
   let stopping = false;
-  const commitsInFlight = new Set<Promise<unknown>>();
+  // The batch path's commits (pipelined stages gather theirs in src/kafka/pipeline.ts). Sent
+  // through the latest batch's committer: consumer.commitOffsets() is a no-op once stop() began.
+  let committer: EachBatchPayload['commitOffsetsIfNecessary'] | null = null;
+  const commits = createCommitCoalescer({
+    intervalMs: opts.commitIntervalMs ?? 0,
+    send: async (offsets) => {
+      if (!committer) return;
+      const topics = [...new Set(offsets.map((o) => o.topic))];
+      await viaCoordinator(committer({ topics: topics.map((topic) => ({ topic, partitions: offsets.filter((o) => o.topic === topic).map(({ partition, offset }) => ({ partition, offset })) })) }));
+    },
+    onError: (err) => log.warn({ err: messageOf(err) }, 'commit failed; offsets will be re-read after the rebalance'),
+  });
   const stallAfterMs = opts.stallAfterMs ?? Math.max(60_000, opts.sessionTimeoutMs * 2);
   const live = createLiveness({
     now,
@@ -187,6 +202,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
         stage: opts.name,
         maxRecords: opts.maxPending ?? 0,
         ...(opts.jobSize ? { maxJobRecords: opts.jobSize } : {}),
+        ...(opts.commitIntervalMs !== undefined ? { commitEveryMs: opts.commitIntervalMs } : {}),
         commit: async (offsets) => {
           await viaCoordinator(consumer.commitOffsets(offsets));
           live.progressed(); // /readyz stops reporting an old wait
@@ -280,20 +296,14 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
       },
       isStale: () => outOfGroup || payload.isStale(),
       commit: (offsets) => {
-        const sent = viaCoordinator(payload.commitOffsetsIfNecessary({
-          topics: [...new Set(offsets.map((o) => o.topic))].map((topic) => ({
-            topic,
-            partitions: offsets.filter((o) => o.topic === topic).map(({ partition, offset }) => ({ partition, offset })),
-          })),
-        }));
-        // Not waited for: the next fetch need not wait a commit's round trip (one per hop per
-        // batch, issue 11). Commits still go out in order, after their outputs were acknowledged,
-        // on the coordinator's one connection; a failed one means re-reading, as before. Waited
-        // for while stopping, so the last commit lands before the group is left.
-        const tracked = sent.catch((err: unknown) => log.warn({ err: messageOf(err) }, 'commit failed; offsets will be re-read after the rebalance'));
-        commitsInFlight.add(tracked);
-        void tracked.finally(() => commitsInFlight.delete(tracked));
-        return stopping ? sent : Promise.resolve();
+        // Gathered and sent within commitIntervalMs, not waited for: the next fetch need not
+        // wait a commit's round trip, nor queue behind one on the coordinator's connection
+        // (src/kafka/commit-coalescer.ts). Commits go out in order, after their outputs were
+        // acknowledged; a failed one means re-reading. While stopping the last one is sent at
+        // once and waited for, so it lands before the group is left.
+        committer = payload.commitOffsetsIfNecessary;
+        commits.add(offsets);
+        return stopping ? commits.flush() : Promise.resolve();
       },
     });
     if (status === 'committed') {
@@ -316,6 +326,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     rejoinWanted = null;
     rebalanceHeard = null;
     live.joined();
+    commits.drop(); // anything still gathered belongs to the old generation
     pipeline?.revoke();
     step.reset();
     opts.onRebalance?.();
@@ -327,9 +338,13 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   });
   consumer.on(consumer.events.REBALANCING, () => {
     live.left();
+    // Finished work of the old assignment: committed in its generation if the coordinator still
+    // takes it (it does while the group prepares to rebalance); re-read by the next owner if not.
+    commits.flush().catch((err: unknown) => log.info({ err: messageOf(err) }, 'commit at rebalance refused; those records are read again'));
     pipeline?.revoke(); // work in flight must not commit for an assignment that is going away
   });
   consumer.on(consumer.events.FETCH, () => live.alive());
+  consumer.on(consumer.events.REQUEST, (e) => metrics.kafkaRequests.inc({ stage: opts.name, api: e.payload.apiName }));
   consumer.on(consumer.events.HEARTBEAT, () => {
     live.alive();
     live.coordinatorAnswered(false);
@@ -338,6 +353,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     const err = e.payload.error ?? new Error('consumer crashed');
     log.error({ err: messageOf(err), restart: e.payload.restart }, 'consumer crashed');
     live.crashed(messageOf(err), !e.payload.restart);
+    commits.drop(); // the crashed member's offsets: its restart re-reads them
     if (e.payload.restart && memberId) {
       const crashedAt = joins;
       void retireCrashedMember(opts.kafka, opts.groupId, memberId, { log, abandon: () => stopping || joins !== crashedAt });
@@ -371,8 +387,8 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
         await pipeline.drain();
       }
       // stop() waits for the batch in hand, which commits itself before it returns; commits
-      // sent earlier land before the group is left.
-      await Promise.all(commitsInFlight);
+      // gathered earlier land before the group is left.
+      await commits.flush().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'last commit failed; offsets will be re-read'));
       await consumer.stop();
       await step.settled();
       await consumer.disconnect();

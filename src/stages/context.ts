@@ -86,6 +86,7 @@ export function startStage<T>(
     fetchMaxWaitMs: extra.fetch?.maxWaitMs ?? env.KAFKA_FETCH_MAX_WAIT_MS,
     fetchMinBytes: extra.fetch?.minBytes ?? env.KAFKA_FETCH_MIN_BYTES,
     fetchMaxBytesPerPartition: env.KAFKA_FETCH_MAX_BYTES_PER_PARTITION,
+    commitIntervalMs: env.KAFKA_COMMIT_INTERVAL_MS,
     ...(extra.maxPending ? { maxPending: extra.maxPending } : {}),
     ...(extra.pipelined ? { pipelined: true } : {}),
     ...(extra.jobSize ? { jobSize: extra.jobSize } : {}),

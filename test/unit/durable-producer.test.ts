@@ -13,6 +13,9 @@ import { fixedLimits } from '../../src/kafka/produce-limits.js';
 type SentMessage = { key: string; value: Buffer };
 type TopicMessages = { topic: string; messages: SentMessage[] };
 
+/** KafkaJS's instrumentation events, which the durable producer counts requests with. */
+const instrumentation = { events: { REQUEST: 'producer.network.request' }, on: () => () => undefined };
+
 function fakeKafka(opts: { fail?: (topics: string[]) => Error | null } = {}) {
   const requests: string[][] = [];
   let inFlight = 0;
@@ -20,6 +23,7 @@ function fakeKafka(opts: { fail?: (topics: string[]) => Error | null } = {}) {
   const releases: (() => void)[] = [];
   const kafka = {
     producer: (config: ProducerConfig) => ({
+      ...instrumentation,
       connect: async () => {},
       disconnect: async () => {},
       sendBatch: async ({ topicMessages }: { topicMessages: TopicMessages[] }) => {
@@ -117,7 +121,7 @@ function twoBrokerCluster() {
   const kafka = {
     producer: (config: ProducerConfig) => {
       const sendMessages = createSendMessages({ logger, cluster, partitioner: config.createPartitioner!(), eosManager, retrier: createRetry({ retries: 5, initialRetryTime: 1, maxRetryTime: 5 }) });
-      return { connect: async () => {}, disconnect: async () => {}, sendBatch: ({ acks, topicMessages }: { acks: number; topicMessages: TopicMessages[] }) => sendMessages({ acks, topicMessages }) };
+      return { ...instrumentation, connect: async () => {}, disconnect: async () => {}, sendBatch: ({ acks, topicMessages }: { acks: number; topicMessages: TopicMessages[] }) => sendMessages({ acks, topicMessages }) };
     },
   } as unknown as Kafka;
   return { kafka, written };

@@ -45,7 +45,7 @@ function fakeKafka() {
 }
 
 /** The stage under test over the fake consumer: heartbeats every 500 ms inside a batch (session 3 s). */
-function start(f: ReturnType<typeof fakeKafka>, logic: StageLogic<Lead>, extra: { partitionsConsumedConcurrently?: number; maxPending?: number } = {}) {
+function start(f: ReturnType<typeof fakeKafka>, logic: StageLogic<Lead>, extra: { partitionsConsumedConcurrently?: number; maxPending?: number; commitIntervalMs?: number } = {}) {
   return runKafkaStage<Lead>({
     name: 'test',
     groupId: 'g',
@@ -61,6 +61,7 @@ function start(f: ReturnType<typeof fakeKafka>, logic: StageLogic<Lead>, extra: 
     sessionTimeoutMs: 3000,
     fetchMaxWaitMs: 100,
     ...(extra.maxPending ? { maxPending: extra.maxPending } : {}),
+    ...(extra.commitIntervalMs !== undefined ? { commitIntervalMs: extra.commitIntervalMs } : {}),
     onCrash: () => undefined,
   });
 }
@@ -153,4 +154,33 @@ test('a stage paused at its holding limit fetches again when its coordinator can
   assert.deepEqual(f.calls, ['pause', 'resume'], 'fetching again');
   await assert.rejects(f.eachBatch(batch(0, async () => undefined)), (err: { type?: string }) => err.type === 'NOT_COORDINATOR_FOR_GROUP');
   await stage.stop();
+});
+
+test('batch by batch, commits are gathered: one request for the batches of an interval, the rest sent at stop', async () => {
+  const f = fakeKafka();
+  const logic: StageLogic<Lead> = {
+    decode: async (b) => JSON.parse(b!.toString()) as Lead,
+    handle: async (records: Consumed<Lead>[]): Promise<RecordResult[]> => records.map((r) => ({ outputs: [{ topic: 'out', key: r.value.id, value: r.value }] })),
+    deadLetter: () => [],
+  };
+  const stage = await start(f, logic, { commitIntervalMs: 200 });
+  f.join();
+  const commits: { topics: { topic: string; partitions: { partition: number; offset: string }[] }[] }[] = [];
+  const payload = (partition: number, offset: number): EachBatchPayload =>
+    ({
+      batch: { topic: 'in', partition, messages: [{ offset: String(offset), key: null, value: Buffer.from(JSON.stringify({ id: `L${partition}-${offset}` })), headers: {} }] },
+      heartbeat: async () => undefined,
+      isStale: () => false,
+      resolveOffset: () => undefined,
+      commitOffsetsIfNecessary: async (o: (typeof commits)[number]) => void commits.push(o),
+    }) as unknown as EachBatchPayload;
+  await f.eachBatch(payload(0, 0));
+  await f.eachBatch(payload(0, 1));
+  await f.eachBatch(payload(1, 0));
+  assert.equal(commits.length, 0, 'not one commit per batch');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(commits, [{ topics: [{ topic: 'in', partitions: [{ partition: 0, offset: '2' }, { partition: 1, offset: '1' }] }] }]);
+  await f.eachBatch(payload(1, 1));
+  await stage.stop();
+  assert.deepEqual(commits[1], { topics: [{ topic: 'in', partitions: [{ partition: 1, offset: '2' }] }] }, 'what was gathered lands before the group is left');
 });
