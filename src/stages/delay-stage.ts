@@ -20,7 +20,7 @@ import type { Consumed, Output, StageContext } from '../kafka/batch-step.js';
 import type { LeadEvent } from '../lead.js';
 import type { StageSpec } from '../topology.js';
 import { messageOf } from '../errors.js';
-import { metrics } from '../metrics.js';
+import { reportDelayStage } from '../metrics.js';
 import { startLeadStage, type StageDeps } from './context.js';
 import { deadLetter, withEvents } from './outcomes.js';
 
@@ -36,12 +36,13 @@ export interface DelayOptions {
 export async function startDelayStage(deps: StageDeps, spec: StageSpec, opts: DelayOptions) {
   const timers = new Set<NodeJS.Timeout>();
   let generation = 0;
-  /** Due time of every record held, for the held-records and next-due gauges. */
+  /** Due time of every record held, for the held-records and next-due gauges (read at scrape time). */
   const held = new Map<Consumed<LeadEvent>, number>();
-  const report = () => {
-    metrics.delayHeld.set({ stage: spec.name }, held.size);
-    metrics.delayNextDue.set({ stage: spec.name }, held.size === 0 ? 0 : Math.min(...held.values()) / 1000);
-  };
+  reportDelayStage(spec.name, () => {
+    let next = Infinity;
+    for (const due of held.values()) if (due < next) next = due;
+    return { held: held.size, nextDueMs: held.size === 0 ? 0 : next };
+  });
   const retryAfterMs = opts.retryAfterMs ?? 5000;
 
   function onward(lead: Consumed<LeadEvent>): Output[] {
@@ -61,10 +62,7 @@ export async function startDelayStage(deps: StageDeps, spec: StageSpec, opts: De
     const timer = setTimeout(() => {
       timers.delete(timer);
       if (!stillOwned()) return; // partition reassigned: its new owner re-reads the record
-      ctx.complete(lead, onward(lead), stillOwned).then(() => {
-        held.delete(lead);
-        report();
-      }, (err: unknown) => {
+      ctx.complete(lead, onward(lead), stillOwned).then(() => void held.delete(lead), (err: unknown) => {
         if (err instanceof Abandoned || !stillOwned()) return void held.delete(lead);
         ctx.log.error({ err: messageOf(err), leadId: lead.value.leadId, retryInMs: retryAfterMs }, 'held record could not be settled; trying again');
         hold(lead, ctx, retryAfterMs);
@@ -78,7 +76,6 @@ export async function startDelayStage(deps: StageDeps, spec: StageSpec, opts: De
     for (const t of timers) clearTimeout(t);
     timers.clear();
     held.clear();
-    report();
   };
   const running = await startLeadStage(deps, spec, {
     maxPending: opts.maxHeld,
@@ -88,10 +85,16 @@ export async function startDelayStage(deps: StageDeps, spec: StageSpec, opts: De
         const due = lead.value.delivery?.nextAttemptAt ?? 0;
         hold(lead, ctx, Math.max(0, Math.min(due - deps.now(), opts.holdHorizonMs)));
       }
-      report();
       return leads.map(() => ({ deferred: true as const }));
     },
   });
   // What is held is not committed: on stop it is simply dropped, and re-read after the restart.
-  return { ...running, stop: async () => { dropHeld(); await running.stop(); } };
+  return {
+    ...running,
+    stop: async () => {
+      dropHeld();
+      reportDelayStage(spec.name, null);
+      await running.stop();
+    },
+  };
 }
