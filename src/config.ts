@@ -128,6 +128,7 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(9000).describe('On SIGTERM, in-flight batches get this long to finish before the process exits anyway.'),
   BACKUP_HOLD_HORIZON_MS: z.coerce.number().int().positive().default(30_000).describe('Longest a backup record is held in memory before it is re-queued.'),
   BACKUP_MAX_HELD: z.coerce.number().int().positive().default(20_000),
+  QUIET_HOURS_HOLD_HORIZON_MS: z.coerce.number().int().positive().default(300_000).describe('Longest a text deferred by quiet hours is held in memory before it is re-queued: its window opens hours later, and re-queuing every held text each 30 s (the backup horizon) cost 8× the lead rate in produces and fetches at night.'),
   PUBLIC_BASE_URL: z.url().optional().describe('Where SMS providers reach ingest for delivery receipts and replies (e.g. https://leads.example.com).'),
   LEAD_ROUTER_CLOCK_FILE: z.string().optional().describe('Tests only: a file with a clock offset in ms, read by every process.'),
   RETRY_PER_SECOND: z.coerce.number().int().positive().default(50).describe('Retries and replays a deliver process sends per destination per second, in the retry stages (groups of their own, so they never queue in front of first deliveries; raise it to drain a retry backlog faster).'),

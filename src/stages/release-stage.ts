@@ -12,7 +12,10 @@ import { startDelayStage } from './delay-stage.js';
 export function startReleaseStage(deps: StageDeps, spec: StageSpec) {
   const { env } = deps.config;
   return startDelayStage(deps, spec, {
-    holdHorizonMs: env.BACKUP_HOLD_HORIZON_MS,
+    // Longer than the backup's: a window opens hours later, and each re-queue is a produce and a
+    // fetch per held text (20,000 held re-queued every 30 s: 667 a second, 8× the lead rate of a
+    // 5,000/min evening). A crash re-reads at most this much more of the deferred topic.
+    holdHorizonMs: env.QUIET_HOURS_HOLD_HORIZON_MS,
     maxHeld: env.BACKUP_MAX_HELD,
     onDue(lead) {
       const delivery = lead.value.delivery;

@@ -131,6 +131,7 @@ export async function startHarness(name: string, overrides: HarnessOptions = {})
     KAFKA_SESSION_TIMEOUT_MS: '6000',
     ADMIN_PORT: '0', // several router processes per test: any free port each
     BACKUP_HOLD_HORIZON_MS: '5000',
+    QUIET_HOURS_HOLD_HORIZON_MS: '5000',
     // A database per run: the sent-texts store and its dedup window must not see other runs.
     MONGO_URL: `${MONGO_SERVER}/${prefix.replace(/[^a-z0-9]/gi, '_')}`,
     LEAD_ROUTER_CLOCK_FILE: clockFile,

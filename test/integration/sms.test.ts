@@ -17,7 +17,7 @@ const LA_08H = Date.parse('2026-07-15T15:00:00Z');
 
 before(async () => {
   // The real quiet-hour windows for this file, and a short hold so released texts move quickly.
-  h = await startHarness('sms', { smsPolicy: { quietHours: { US: { start: '08:00', end: '21:00' }, UK: { start: '08:00', end: '21:00' } } }, env: { BACKUP_HOLD_HORIZON_MS: '1000' } });
+  h = await startHarness('sms', { smsPolicy: { quietHours: { US: { start: '08:00', end: '21:00' }, UK: { start: '08:00', end: '21:00' } } }, env: { BACKUP_HOLD_HORIZON_MS: '1000', QUIET_HOURS_HOLD_HORIZON_MS: '1000' } });
   await h.setClock(Date.parse('2026-07-15T19:00:00Z')); // noon in Los Angeles: texting allowed
   router = await h.spawnRouter(['all']);
   ingest = router.ingestUrl!;
