@@ -70,6 +70,8 @@ function setup(handle: (records: Consumed<Lead>[]) => Promise<RecordResult[]>, o
 }
 
 const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
+/** One turn of the event loop: batches accepted before it have started as jobs. */
+const turn = () => new Promise((r) => setImmediate(r));
 const forwardAfter = (g: ReturnType<typeof gated>) => async (records: Consumed<Lead>[]) => {
   await Promise.all(records.map((r) => g.gate(r.value.id)));
   return records.map((r) => ({ outputs: [{ topic: 'out', key: r.value.id, value: r.value }] }));
@@ -79,6 +81,7 @@ test('a later batch finishes before a slow one; the commit point waits for the s
   const g = gated();
   const s = setup(forwardAfter(g));
   s.pipeline.accept([raw(0), raw(1)]);
+  await turn(); // fetched apart: two jobs
   s.pipeline.accept([raw(2), raw(3)]);
   assert.equal(s.pipeline.inFlight(), 2, 'both batches are worked on at once');
   g.release('L2');
@@ -107,8 +110,9 @@ test('a large fetched batch is worked on in bounded jobs: a slow lead holds only
     { maxJobRecords: 3 },
   );
   s.pipeline.accept([0, 1, 2, 3, 4, 5, 6].map((o) => raw(o)));
+  assert.equal(s.pipeline.busy(), 7, 'what back-pressure counts, from the moment they are accepted');
+  await turn();
   assert.equal(s.pipeline.inFlight(), 3, 'seven records, jobs of at most three');
-  assert.equal(s.pipeline.busy(), 7, 'what back-pressure counts');
   for (const id of ['L3', 'L4', 'L5', 'L6']) g.release(id);
   await tick();
   assert.deepEqual(sizes.sort(), [1, 3, 3]);
@@ -120,10 +124,53 @@ test('a large fetched batch is worked on in bounded jobs: a slow lead holds only
   assert.equal(s.commits.at(-1), '0:7');
 });
 
+test("one fetch's partitions are worked as one job (one round of sink calls), a later fetch as another", async () => {
+  const sizes: number[] = [];
+  const s = setup(async (records) => {
+    sizes.push(records.length);
+    return records.map((r) => ({ outputs: [{ topic: 'out', key: r.value.id, value: r.value }] }));
+  });
+  // KafkaJS hands a fetch's partitions to eachBatch one after another in the same turn.
+  s.pipeline.accept([raw(0, 0), raw(1, 0)]);
+  s.pipeline.accept([raw(7, 1)]);
+  s.pipeline.accept([raw(3, 2)]);
+  assert.equal(s.pipeline.inFlight(), 1);
+  await tick();
+  s.pipeline.accept([raw(2, 0)]);
+  await tick();
+  assert.deepEqual(sizes, [4, 1]);
+  assert.deepEqual(s.sent.map((r) => r.key), ['L0', 'L1', 'L7', 'L3', 'L2']);
+  assert.deepEqual([...new Set(s.commits)].sort().slice(-3), ['0:3', '1:8', '2:4'], 'every partition committed past its records');
+  assert.equal(s.pipeline.busy(), 0);
+});
+
+test('revoked before the gathered batches started: they are never worked, and free their room', async () => {
+  let calls = 0;
+  const s = setup(async (records) => {
+    calls++;
+    return records.map(() => ({ outputs: [] }));
+  });
+  s.pipeline.accept([raw(0), raw(1)]);
+  assert.equal(s.pipeline.busy(), 2);
+  s.pipeline.revoke();
+  await tick();
+  assert.equal(calls, 0, 'their partitions are read again by whoever owns them next');
+  assert.equal(s.pipeline.busy(), 0);
+  assert.deepEqual(s.commits.filter((c) => c !== '0:0'), []);
+  // Accepted after a revoke (the new assignment): worked as usual, without the revoked ones.
+  s.pipeline.accept([raw(4)]);
+  s.pipeline.revoke();
+  s.pipeline.accept([raw(5)]);
+  await tick();
+  assert.equal(calls, 1);
+  assert.deepEqual(s.sent, []);
+});
+
 test('a rebalance in the middle: the old work delivers but marks nothing done and commits nothing', async () => {
   const g = gated();
   const s = setup(forwardAfter(g));
   s.pipeline.accept([raw(0)]);
+  await turn();
   s.pipeline.revoke();
   s.step.reset();
   s.step.ledger.track('in', 0, '0'); // re-read after rejoining: offset 0 is being worked on again
@@ -145,6 +192,7 @@ test('stop: work in flight finishes and is committed by drain(); a batch waiting
     { stopping: () => stopping },
   );
   s.pipeline.accept([raw(0)]);
+  await turn(); // fetched apart: the store failing for one job leaves the other
   s.pipeline.accept([raw(5, 1)]);
   await tick();
   stopping = true;
