@@ -300,6 +300,12 @@ for (const phone of report.textedTwice.slice(0, 5)) {
   for (const lead of load.accepted.filter((l) => l.phone === phone)) {
     const evs = (historyByLead.get(lead.leadId) ?? []).sort((a, b) => a.at.getTime() - b.at.getTime());
     say(`texted twice: ${lead.leadId} (phone …${phone.slice(-4)}): ${evs.map((e) => `${e.type}@${e.stage}${e.destination ? `/${e.destination}` : ''}${e.detail ? ` (${e.detail.slice(0, 90)})` : ''}`).join(' → ') || 'no history'}`);
+    // What the providers hold, with times: which text the history shows, and when the other went
+    // out relative to the faults above (the history keeps one delivered event per destination).
+    const texts = sandbox.sms.flatMap((p) => p.sent.filter((t) => t.to === phone).map((t) => `${p.name} ${t.id} at +${((t.at - loadStart) / 1000).toFixed(1)} s (key ${t.key ?? 'none'})`));
+    const times = evs.map((e) => `${e.type}@${e.stage} +${((e.at.getTime() - loadStart) / 1000).toFixed(1)} s`);
+    say(`  texts: ${texts.join('; ')}`);
+    say(`  history times: ${times.join(', ')}`);
   }
 }
 if (history.incomplete.length > 0) say(`history incomplete, first few: ${JSON.stringify(history.incomplete.slice(0, 5))}`);
