@@ -234,6 +234,9 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    // A batch of the crashed member's last fetch: its restart (a new member) reads it again.
+    if (crashedSinceJoin) return;
+    const crashesAtStart = crashes;
     rejoinIfWanted();
     rejoinIfHeard();
     const { batch } = payload;
@@ -294,7 +297,9 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
           throw err;
         }
       },
-      isStale: () => outOfGroup || payload.isStale(),
+      // A crash too: KafkaJS restarts the consumer without waiting for the batch in hand, and the
+      // new member may be given its partitions while it still runs (two owners of an SMS batch).
+      isStale: () => outOfGroup || crashes !== crashesAtStart || payload.isStale(),
       commit: (offsets) => {
         // Gathered and sent within commitIntervalMs, not waited for: the next fetch need not
         // wait a commit's round trip, nor queue behind one on the coordinator's connection
@@ -320,9 +325,12 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   // member behind, which is removed until the restarted consumer is in the group again.
   let memberId: string | null = null;
   let joins = 0;
+  let crashes = 0;
+  let crashedSinceJoin = false;
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     memberId = e.payload.memberId;
     joins++;
+    crashedSinceJoin = false;
     rejoinWanted = null;
     rebalanceHeard = null;
     live.joined();
@@ -353,6 +361,8 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     const err = e.payload.error ?? new Error('consumer crashed');
     log.error({ err: messageOf(err), restart: e.payload.restart }, 'consumer crashed');
     live.crashed(messageOf(err), !e.payload.restart);
+    crashes++;
+    crashedSinceJoin = true;
     commits.drop(); // the crashed member's offsets: its restart re-reads them
     if (e.payload.restart && memberId) {
       const crashedAt = joins;

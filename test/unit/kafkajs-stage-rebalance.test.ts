@@ -41,6 +41,7 @@ function fakeKafka() {
     failCommits: (err: Error) => void (commitError = err),
     eachBatch: (p: EachBatchPayload) => eachBatch!(p),
     join: () => handlers.get('join')!({ payload: { memberId: 'm1', memberAssignment: {} } }),
+    crash: () => handlers.get('crash')!({ payload: { error: new Error('Connection error: connect ECONNREFUSED'), restart: false } }),
   };
 }
 
@@ -183,4 +184,44 @@ test('batch by batch, commits are gathered: one request for the batches of an in
   await f.eachBatch(payload(1, 1));
   await stage.stop();
   assert.deepEqual(commits[1], { topics: [{ topic: 'in', partitions: [{ partition: 1, offset: '2' }] }] }, 'what was gathered lands before the group is left');
+});
+
+test('a crash makes the batch in hand stale: KafkaJS restarts the consumer without waiting for it, and nothing of it is committed', async () => {
+  const f = fakeKafka();
+  const seen: boolean[] = [];
+  let release: () => void = () => undefined;
+  const committed: string[] = [];
+  const logic: StageLogic<Lead> = {
+    decode: async (b) => JSON.parse(b!.toString()) as Lead,
+    // An SMS job: checks abandoned() before each call, as the SMS sink does.
+    handle: async (records: Consumed<Lead>[], _ctx, abandoned): Promise<RecordResult[]> => {
+      seen.push(abandoned());
+      if (records[0]!.value.id !== 'L1') await new Promise<void>((r) => (release = r));
+      seen.push(abandoned());
+      return records.map(() => ({ outputs: [] }));
+    },
+    deadLetter: () => [],
+  };
+  const stage = await start(f, logic, { partitionsConsumedConcurrently: 2 });
+  f.join();
+  const inHand = { ...batch(0, async () => undefined), commitOffsetsIfNecessary: async (o: unknown) => void committed.push(JSON.stringify(o)) } as unknown as EachBatchPayload;
+  const first = f.eachBatch(inHand);
+  await new Promise((r) => setTimeout(r, 10));
+  f.crash();
+  // Another partition of the crashed member's last fetch: not worked at all.
+  let worked = false;
+  await f.eachBatch({ ...batch(1, async () => undefined), resolveOffset: () => void (worked = true) } as unknown as EachBatchPayload);
+  release();
+  await first;
+  assert.deepEqual(seen, [false, true], 'the job learns it no longer owns its batch');
+  assert.equal(worked, false);
+  assert.deepEqual(committed, []);
+  // The restarted consumer joins: batches are worked again.
+  f.join();
+  const next = f.eachBatch(batch(2, async () => undefined));
+  await new Promise((r) => setTimeout(r, 10));
+  release();
+  await next;
+  assert.deepEqual(seen, [false, true, false, false]);
+  await stage.stop();
 });
