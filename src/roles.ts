@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import type { HistoryEventRecord } from './history/events.js';
 import { createDurableProducer, createKafka, ensureTopics, kafkaClientId, readProduceLimits, withAdmin, type Admin } from './kafka/client.js';
 import { combineEncoders, createCodec, createLeadCodec } from './kafka/codec.js';
-import type { RunningStage } from './kafka/kafkajs-stage.js';
+import type { RunningStage } from './kafka/running-stage.js';
 import { startLagMonitor } from './kafka/lag-monitor.js';
 import { removePredecessors } from './kafka/predecessor.js';
 import { createResources, step } from './resources.js';

@@ -15,36 +15,23 @@
  *   - KafkaJS keeps asking a coordinator that moved or died: the stage makes it rejoin instead.
  */
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import kafkajs from './kafkajs.js';
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
 import { metrics } from '../metrics.js';
 import { createBatchStep, type BatchStep, type RecordProducer, type StageLogic } from './batch-step.js';
 import { createLiveness, isCoordinatorUnreachable, isWrongCoordinator } from './liveness.js';
 import { createPipeline } from './pipeline.js';
+import { feedPipeline } from './pipeline-intake.js';
 import { createCommitCoalescer } from './commit-coalescer.js';
 import { retireCrashedMember } from './predecessor.js';
+import { createGroupMembership } from './group-membership.js';
+import { createStageConsumer, rebalanceTimeoutMs, type StageConsumerOptions } from './kafkajs-consumer.js';
 import type { Encoder } from './codec.js';
+import type { RunningStage } from './running-stage.js';
 import type { ProduceLimits } from './produce-limits.js';
 
-export interface StageHealth {
-  stage: string;
-  group: string;
-  ready: boolean;
-  problems: string[];
-  paused: boolean;
-  pending: number;
-}
-
-export interface RunningStage {
+export interface KafkaStageOptions<T> extends StageConsumerOptions {
   name: string;
-  stop(): Promise<void>;
-  health(): StageHealth;
-}
-
-export interface KafkaStageOptions<T> {
-  name: string;
-  groupId: string;
   topics: string[];
   kafka: Kafka;
   producer: RecordProducer;
@@ -54,12 +41,6 @@ export interface KafkaStageOptions<T> {
   log: Logger;
   poisonTopic: string;
   partitionsConsumedConcurrently: number;
-  sessionTimeoutMs: number;
-  fetchMaxWaitMs: number;
-  /** Bytes a fetch waits for (up to fetchMaxWaitMs) before returning: larger batches, fewer requests. Default 1. */
-  fetchMinBytes?: number;
-  /** Most bytes a fetch brings per partition (KafkaJS default 1 MB): bounds what a backlog puts in memory at once. */
-  fetchMaxBytesPerPartition?: number;
   /** Pause fetching while this many records are unfinished (deferred, or in flight when pipelined). */
   maxPending?: number;
   /**
@@ -82,35 +63,10 @@ export interface KafkaStageOptions<T> {
   now?: () => number;
 }
 
-/** How long the coordinator waits for every member to rejoin a rebalance. */
-const rebalanceTimeoutMs = (sessionTimeoutMs: number) => Math.max(60_000, sessionTimeoutMs * 2);
-
 export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<RunningStage & { step: BatchStep<T> }> {
   const log = opts.log.child({ stage: opts.name });
   const now = opts.now ?? Date.now;
-  const consumer: Consumer = opts.kafka.consumer({
-    groupId: opts.groupId,
-    sessionTimeout: opts.sessionTimeoutMs,
-    heartbeatInterval: Math.max(500, Math.floor(opts.sessionTimeoutMs / 10)),
-    rebalanceTimeout: rebalanceTimeoutMs(opts.sessionTimeoutMs),
-    maxWaitTimeInMs: opts.fetchMaxWaitMs,
-    minBytes: opts.fetchMinBytes ?? 1,
-    ...(opts.fetchMaxBytesPerPartition ? { maxBytesPerPartition: opts.fetchMaxBytesPerPartition, maxBytes: opts.fetchMaxBytesPerPartition * 8 } : {}),
-    allowAutoTopicCreation: false,
-    // A broker away for a while (killed, restarting, a leader moving) exhausts KafkaJS's retries
-    // and, by default, stops the consumer for good. Restart it instead: the outage is waited out
-    // in this process (readiness says "not in its consumer group" meanwhile), not by a restart.
-    retry: {
-      retries: 10,
-      initialRetryTime: 300,
-      // Its last delay is also how long KafkaJS waits before restarting the consumer (above).
-      maxRetryTime: 3000,
-      restartOnFailure: async (err: Error) => {
-        log.warn({ err: err.message }, 'consumer failed; KafkaJS restarts it');
-        return true;
-      },
-    },
-  });
+  const consumer: Consumer = createStageConsumer(opts.kafka, opts, log);
   let stopping = false;
   // The batch path's commits (pipelined stages gather theirs in src/kafka/pipeline.ts). Sent
   // through the latest batch's committer: consumer.commitOffsets() is a no-op once stop() began.
@@ -141,14 +97,11 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     },
   });
 
-  // Set when a commit or heartbeat says the group's coordinator moved or cannot be reached: the
-  // next eachBatch throws an error KafkaJS's runner treats as "rebalancing", so it rejoins, and a
-  // join looks the coordinator up again (KafkaJS would otherwise keep asking the old one).
-  let rejoinWanted: string | null = null;
+  const group = createGroupMembership({ log, groupId: opts.groupId, isStopping: () => stopping });
   const viaCoordinator = <R>(call: Promise<R>): Promise<R> =>
     live.viaCoordinator(call).catch((err: unknown) => {
       if (isWrongCoordinator(err) || isCoordinatorUnreachable(err)) {
-        rejoinWanted ??= messageOf(err);
+        group.coordinatorLost(messageOf(err));
         // Paused at its holding limit, the consumer calls eachBatch no more, and only eachBatch
         // can hand the runner the rejoin: fetch again. Nothing is taken (the next eachBatch throws
         // first) and the join resumes everything anyway. Chaos, three brokers: an SMS process
@@ -160,24 +113,6 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
       }
       throw err;
     });
-  const rejoinIfWanted = (): void => {
-    if (!rejoinWanted || stopping) return;
-    const why = rejoinWanted;
-    rejoinWanted = null;
-    log.warn({ group: opts.groupId, why }, 'rejoining the group to find its coordinator again');
-    throw Object.assign(new kafkajs.KafkaJSError(`rejoining to find the group coordinator again (${why})`, { retriable: true }), { type: 'NOT_COORDINATOR_FOR_GROUP' });
-  };
-
-  // A heartbeat heard the group rebalancing (or forget this member): the fetch's other partitions
-  // are not worked, since nothing they did could be committed. The heartbeat's own error goes to
-  // KafkaJS's runner, which rejoins at once. Worked one by one, each partition's batch ran until
-  // its next heartbeat and held the rebalance up by that much (chaos: 5 s for six partitions of
-  // backlog as a second enrich process joined). Cleared when the consumer joins again or crashes.
-  let rebalanceHeard: unknown = null;
-  const hearsRebalance = (err: unknown): boolean => ['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION'].includes((err as { type?: string }).type ?? '');
-  const rejoinIfHeard = (): void => {
-    if (rebalanceHeard && !stopping) throw rebalanceHeard; // every batch until the consumer has joined again
-  };
 
   const step = createBatchStep<T>({
     stage: opts.name,
@@ -235,10 +170,9 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     // A batch of the crashed member's last fetch: its restart (a new member) reads it again.
-    if (crashedSinceJoin) return;
-    const crashesAtStart = crashes;
-    rejoinIfWanted();
-    rejoinIfHeard();
+    if (group.crashedSinceJoin) return;
+    const crashesAtStart = group.crashes;
+    group.rejoinIfDue();
     const { batch } = payload;
     const records = batch.messages.map((m) => ({
       topic: batch.topic,
@@ -249,35 +183,21 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
       headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : String(v)])),
     }));
     if (pipeline) {
-      // Back-pressure that holds: the batch is taken in whole jobs only while the work in hand
-      // stays within maxPending; the rest waits here (heartbeating) rather than piling on.
-      // Pausing alone let fetched batches keep arriving, and jobs queued behind a slow store
-      // outlived their own deadlines (chaos run 6); taking a whole fetch at once overshot the
-      // bound by six partitions' worth of leads (575 MB RSS at 102,000 leads/min, issue 11).
-      let taken = 0;
-      while (taken < records.length) {
-        const n = pipeline.room(records.length - taken);
-        if (n === 0) {
-          if (stopping || payload.isStale()) return; // the rest is not resolved: read again by its next owner
-          await new Promise((r) => setTimeout(r, 50));
+      return feedPipeline(pipeline, records, {
+        isStale: () => stopping || payload.isStale(),
+        heartbeat: async () => {
           try {
             await viaCoordinator(payload.heartbeat());
+            return true;
           } catch (err) {
-            if (hearsRebalance(err)) rebalanceHeard ??= err;
-            rejoinIfWanted();
-            rejoinIfHeard();
-            return; // the group moves on: the rest is read again by whoever owns it next
+            group.heard(err);
+            group.rejoinIfDue();
+            return false;
           }
-          continue;
-        }
-        if (stopping || payload.isStale()) return;
-        const slice = records.slice(taken, taken + n);
-        pipeline.accept(slice);
-        for (const m of slice) payload.resolveOffset(m.offset);
-        taken += slice.length;
-        afterProgress();
-      }
-      return;
+        },
+        resolveOffset: (offset) => payload.resolveOffset(offset),
+        taken: afterProgress,
+      });
     }
     // The group may have moved on while this batch waits (on a store, a destination): a heartbeat
     // answered "rebalancing" or "unknown member" means these partitions may already be someone
@@ -290,16 +210,16 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
           await viaCoordinator(payload.heartbeat());
           live.alive();
         } catch (err) {
-          if (hearsRebalance(err)) rebalanceHeard ??= err;
+          const rebalancing = group.heard(err);
           // A moved coordinator too: only KafkaJS's rejoin (after this batch returns) finds the new one.
           const fenced = (err as { type?: string }).type === 'FENCED_INSTANCE_ID';
-          if (rebalanceHeard || fenced || isWrongCoordinator(err) || isCoordinatorUnreachable(err)) outOfGroup = true;
+          if (rebalancing || fenced || isWrongCoordinator(err) || isCoordinatorUnreachable(err)) outOfGroup = true;
           throw err;
         }
       },
       // A crash too: KafkaJS restarts the consumer without waiting for the batch in hand, and the
       // new member may be given its partitions while it still runs (two owners of an SMS batch).
-      isStale: () => outOfGroup || crashes !== crashesAtStart || payload.isStale(),
+      isStale: () => outOfGroup || group.crashes !== crashesAtStart || payload.isStale(),
       commit: (offsets) => {
         // Gathered and sent within commitIntervalMs, not waited for: the next fetch need not
         // wait a commit's round trip, nor queue behind one on the coordinator's connection
@@ -317,22 +237,11 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
       for (const m of batch.messages) payload.resolveOffset(m.offset);
     }
     afterProgress();
-    rejoinIfWanted();
-    rejoinIfHeard();
+    group.rejoinIfDue();
   }
 
-  // This consumer's member id in its group, and how many times it joined: a crash leaves the old
-  // member behind, which is removed until the restarted consumer is in the group again.
-  let memberId: string | null = null;
-  let joins = 0;
-  let crashes = 0;
-  let crashedSinceJoin = false;
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    memberId = e.payload.memberId;
-    joins++;
-    crashedSinceJoin = false;
-    rejoinWanted = null;
-    rebalanceHeard = null;
+    group.joined(e.payload.memberId);
     live.joined();
     commits.drop(); // anything still gathered belongs to the old generation
     pipeline?.revoke();
@@ -361,15 +270,13 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
     const err = e.payload.error ?? new Error('consumer crashed');
     log.error({ err: messageOf(err), restart: e.payload.restart }, 'consumer crashed');
     live.crashed(messageOf(err), !e.payload.restart);
-    crashes++;
-    crashedSinceJoin = true;
+    const left = group.crashed();
     commits.drop(); // the crashed member's offsets: its restart re-reads them
-    if (e.payload.restart && memberId) {
-      const crashedAt = joins;
-      void retireCrashedMember(opts.kafka, opts.groupId, memberId, { log, abandon: () => stopping || joins !== crashedAt });
+    // KafkaJS restarts it as a new member: the old one is removed until the new one has joined.
+    if (e.payload.restart && left) {
+      const crashedAt = group.joins;
+      void retireCrashedMember(opts.kafka, opts.groupId, left, { log, abandon: () => stopping || group.joins !== crashedAt });
     }
-    memberId = null;
-    rebalanceHeard = null; // KafkaJS restarts it: a new member, joining afresh
   });
 
   const watchdog = setInterval(() => live.check(), 5000);

@@ -7,7 +7,7 @@
  * route's cost an SMS or deliver process about 0.4 s of CPU at start, which on a saturated machine
  * is seconds its partitions wait after a restart.
  */
-import type { RunningStage } from '../kafka/kafkajs-stage.js';
+import type { RunningStage } from '../kafka/running-stage.js';
 import type { StageKind, StageSpec } from '../topology.js';
 import type { Resources } from '../resources.js';
 import type { StageDeps } from './context.js';

@@ -8,7 +8,7 @@ import { ConfigError, parseRouterFile, type RouterFile } from '../config.js';
 import { topicFor } from '../destination.js';
 import type { LeadEvent } from '../lead.js';
 import type { Output } from '../kafka/batch-step.js';
-import type { RunningStage } from '../kafka/kafkajs-stage.js';
+import type { RunningStage } from '../kafka/running-stage.js';
 import { eventOutputs, type HistoryEntry } from '../history/events.js';
 import { decideRoute, deliveryFor, type RoutingConfig } from '../processors/route/route.js';
 import { checkRoutingReferences } from '../processors/route/rules-schema.js';
