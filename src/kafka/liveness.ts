@@ -73,10 +73,14 @@ export function createLiveness(opts: LivenessOptions) {
       lastSignOfLife = now();
       wrongCoordinatorSince = null;
     },
-    /** A commit or heartbeat was answered by the coordinator: good, or refused as the wrong one. */
+    /**
+     * A commit or heartbeat was answered by the coordinator: good, or refused as the wrong one.
+     * Refusals count only while in the group: once the consumer has left it to rejoin, the join is
+     * what looks the coordinator up again, and the out-of-group rule bounds a join that hangs.
+     */
     coordinatorAnswered(wrong: boolean): void {
       if (!wrong) wrongCoordinatorSince = null;
-      else wrongCoordinatorSince ??= now();
+      else if (joined) wrongCoordinatorSince ??= now();
     },
     /** A commit or heartbeat (a call to the group's coordinator), noting how it was answered. */
     async viaCoordinator<R>(call: Promise<R>): Promise<R> {
@@ -89,14 +93,24 @@ export function createLiveness(opts: LivenessOptions) {
         throw err;
       }
     },
+    /**
+     * The consumer leaves its group to rejoin (KafkaJS's REBALANCING). Ends a streak of "not the
+     * correct coordinator": the rejoin is its cure. One-broker chaos: the broker back after 33 s
+     * was still loading its groups, the stage's rejoin was answered "not the correct coordinator"
+     * and then "loading" for 13 s, and the streak restarted the process 0.3 s before the join went
+     * through; the restart (a 9 s shutdown, start-up, a second rebalance) kept both SMS providers
+     * without a delivery for 28 and 42 s.
+     */
     left(): void {
       joined = false;
       outOfGroupSince ??= now();
+      wrongCoordinatorSince = null;
     },
     /** The consumer crashed; `final` when KafkaJS will not restart it. */
     crashed(reason: string, final: boolean): void {
       joined = false;
       outOfGroupSince ??= now();
+      wrongCoordinatorSince = null; // KafkaJS restarts it: a new join, as in left()
       if (final && !stopping) crash(reason);
     },
     setPaused(p: boolean): void {

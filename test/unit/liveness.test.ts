@@ -135,6 +135,42 @@ test('rejoining the group (a fresh coordinator lookup) ends the streak', async (
   assert.deepEqual(crashes, []);
 });
 
+test('a rejoin under way ends the streak; while out of the group only the out-of-group rule applies', async () => {
+  const { live, crashes, advance } = withCoordinatorRule();
+  // A broker back from a restart, still loading its groups: the stage's commit is refused, it
+  // leaves to rejoin, and the join itself is refused for longer than a session timeout.
+  await assert.rejects(live.viaCoordinator(Promise.reject(notCoordinator())));
+  advance(2000);
+  live.left();
+  for (let i = 0; i < 6; i++) {
+    await assert.rejects(live.viaCoordinator(Promise.reject(notCoordinator()))); // the last commit of the old generation
+    advance(2000);
+    live.check();
+  }
+  assert.deepEqual(crashes, [], 'the join is what finds the coordinator: not restarted 0.3 s before it goes through');
+  live.joined();
+  advance(9000);
+  live.check();
+  assert.deepEqual(crashes, []);
+  // A join that never goes through is still a crash, by the out-of-group rule.
+  live.left();
+  advance(120_000);
+  live.alive(); // join attempts are answered
+  live.check();
+  assert.equal(crashes.length, 1);
+  assert.match(crashes[0]!, /not back in its consumer group/);
+});
+
+test('a consumer crash KafkaJS restarts ends the streak too: its restart joins afresh', async () => {
+  const { live, crashes, advance } = withCoordinatorRule();
+  await assert.rejects(live.viaCoordinator(Promise.reject(notCoordinator())));
+  advance(9000);
+  live.crashed('Connection error', false);
+  advance(9000);
+  live.check();
+  assert.deepEqual(crashes, []);
+});
+
 test('a coordinator that cannot be reached (its broker gone) is told apart from other failures', () => {
   const named = (name: string, message = name) => Object.assign(new Error(message), { name });
   assert.equal(isCoordinatorUnreachable(named('KafkaJSBrokerNotFound', 'Broker 2 not found in the cached metadata')), true);
