@@ -96,7 +96,11 @@ describe('composed enricher', () => {
     const results = await e.enrichBatch(Array.from({ length: 20 }, (_, i) => lead({ email: `slow${i}@leadmail.com` })));
     const ms = performance.now() - t0;
     assert.ok(ms < 5_000, `took ${ms} ms`);
-    assert.ok(results.every((r) => r.email.status === 'unknown' && r.email.reason === 'verifier_timeout'), JSON.stringify(results.map((r) => r.email.reason)));
+    // Timed out, or, for a lead whose call started after enough others had timed out, refused by
+    // the opened circuit (seen in CI: 19 timeouts and one circuit_open): neither waits.
+    const reasons = results.map((r) => r.email.reason);
+    assert.ok(results.every((r) => r.email.status === 'unknown' && ['verifier_timeout', 'verifier_circuit_open'].includes(r.email.reason)), JSON.stringify(reasons));
+    assert.ok(reasons.includes('verifier_timeout'), 'the verifier was called and its budget ran out');
     server.setMode('healthy');
   });
 
