@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import kafkajs from './kafkajs.js';
 
 const REBALANCE_ERRORS = ['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION'];
-export const hearsRebalance = (err: unknown): boolean => REBALANCE_ERRORS.includes((err as { type?: string }).type ?? '');
+const hearsRebalance = (err: unknown): boolean => REBALANCE_ERRORS.includes((err as { type?: string }).type ?? '');
 
 export interface GroupMembership {
   /** A commit or heartbeat says the coordinator moved or cannot be reached: rejoin at the next eachBatch. */

@@ -19,13 +19,16 @@ export interface Intake {
   taken(): void;
 }
 
-export async function feedPipeline(pipeline: Pipeline, records: RawRecord[], intake: Intake, waitMs = 50): Promise<void> {
+/** How long a batch waits for room before it heartbeats and looks again. */
+const WAIT_MS = 50;
+
+export async function feedPipeline(pipeline: Pipeline, records: RawRecord[], intake: Intake): Promise<void> {
   let taken = 0;
   while (taken < records.length) {
     const n = pipeline.room(records.length - taken);
     if (n === 0) {
       if (intake.isStale()) return;
-      await new Promise((r) => setTimeout(r, waitMs));
+      await new Promise((r) => setTimeout(r, WAIT_MS));
       if (!(await intake.heartbeat())) return;
       continue;
     }
