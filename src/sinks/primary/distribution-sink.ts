@@ -25,7 +25,8 @@ import type { BuyerGroup, DistributionBuyer } from '../../distribution/buyer-sch
 import { needsPlan, singleBuyerGroup, type BuyerNote, type DistributionOutcome } from '../../distribution/outcome.js';
 import { interpretResponse, interpretTransportError, type ReplyVerdict } from '../../distribution/response.js';
 import { deliveryKey, type LeadEvent } from '../../lead.js';
-import type { DeliveryOutcome, Sink } from '../sink.js';
+import { Abandoned } from '../../errors.js';
+import { letGoWhenAbandoned, type DeliveryOutcome, type DeliverySignal, type Sink } from '../sink.js';
 import { collectBids } from './auction.js';
 import { createBuyerClient, type BuyerClient } from './buyer-client.js';
 import type { CapStore } from './cap-store.js';
@@ -71,8 +72,11 @@ export function createDistributionSink(opts: DistributionSinkOptions): Sink {
     return l.limit;
   };
 
-  async function offer(name: string, buyer: DistributionBuyer, lead: LeadEvent): Promise<ReplyVerdict> {
+  async function offer(name: string, buyer: DistributionBuyer, lead: LeadEvent, abandoned: () => boolean): Promise<ReplyVerdict> {
     return limiter(name, buyer.concurrency)(async () => {
+      // Waiting for a connection slot can take seconds in a backlog: a batch let go meanwhile
+      // (its partitions moved) sends nothing more; its next owner offers the lead again.
+      if (abandoned()) throw new Abandoned(`lead not offered to ${name}: its batch was let go`);
       const reply = await client.post(buyer, deliveryKey(lead.leadId, `primary:${name}`), JSON.stringify(buyerPayload(lead)));
       if (!reply.ok) return interpretTransportError(reply.kind === 'timeout' ? 'timeout' : 'network', reply.detail);
       // Credentials being rotated at the buyer's end: worth another try, as it always was.
@@ -91,7 +95,8 @@ export function createDistributionSink(opts: DistributionSinkOptions): Sink {
     return { lead, dead: `no buyer or buyer group "${d.name}" in primary (removed from config?)` };
   }
 
-  async function deliver(leads: LeadEvent[]): Promise<DeliveryOutcome[]> {
+  async function deliverBatch(leads: LeadEvent[], signal?: DeliverySignal): Promise<DeliveryOutcome[]> {
+    const abandoned = () => signal?.abandoned() ?? false;
     const started = Date.now();
     const stores = await opts.stores();
     const storesAt = Date.now();
@@ -120,7 +125,8 @@ export function createDistributionSink(opts: DistributionSinkOptions): Sink {
     for (const [j, state] of plans) if (!j.single) plans.set(j, stored.get(planId(j.lead.leadId, j.target, state.round)) ?? state);
 
     // 2. Passes, every lead at once (each buyer's concurrency limit applies across them).
-    const deps = { now: opts.now, caps: stores.caps, offer, policy: opts.policy };
+    if (abandoned()) throw new Abandoned('before any lead was offered');
+    const deps = { now: opts.now, caps: stores.caps, offer: (name: string, buyer: DistributionBuyer, lead: LeadEvent) => offer(name, buyer, lead, abandoned), policy: opts.policy };
     const results = await Promise.all(
       jobs.map(async (job): Promise<PassOutput | DeliveryOutcome> => {
         if ('dead' in job) return { status: 'dead', reason: job.dead };
@@ -169,5 +175,12 @@ export function createDistributionSink(opts: DistributionSinkOptions): Sink {
     return results.map((r): DeliveryOutcome => ('outcome' in r ? (r.outcome satisfies DistributionOutcome) : r));
   }
 
-  return { kind: 'primary', deliver, close: () => client.close() };
+  return {
+    kind: 'primary',
+    // Let go at once when abandoned: a pass of 100 leads waits seconds for a buyer's connection
+    // slots, and meanwhile the pipeline counts its leads against the stage's bound, so the new
+    // assignment's leads waited behind the old one's (src/sinks/sink.ts).
+    deliver: (leads, signal) => letGoWhenAbandoned(deliverBatch(leads, signal), signal, (err) => opts.log.warn({ err: (err as Error)?.name }, 'a buyer batch let go failed while finishing in the background; its next owner offers its leads again')),
+    close: () => client.close(),
+  };
 }

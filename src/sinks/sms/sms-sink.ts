@@ -14,13 +14,14 @@
  *      failure may fall back to the next provider; an uncertain one (the provider may have it)
  *      waits for a lookup on the next attempt instead.
  * A job told that it no longer matters (its group is rebalancing: every partition of the group
- * waits for it) stops starting calls: what was sent is recorded as sent, what was not is recorded
- * as failed (the next owner sends it at once, no lookup needed), and it throws Abandoned.
+ * waits for it) lets go of its batch at once and starts no more calls; in the background the calls
+ * in flight finish, what was sent is recorded as sent and what was not is withdrawn (the next
+ * owner sends it at once, or, finding its intent still there, waits and asks the provider).
  */
 import pLimit from 'p-limit';
 import { Abandoned, RetriableError } from '../../errors.js';
 import { deliveryKey, marketOf, type LeadEvent } from '../../lead.js';
-import type { DeliveryOutcome, DeliverySignal, Sink } from '../sink.js';
+import { letGoWhenAbandoned, type DeliveryOutcome, type DeliverySignal, type Sink } from '../sink.js';
 import { metrics } from '../../metrics.js';
 import type { SmsAdapter, SmsSendResult } from './adapters/adapter.js';
 import type { ProviderCircuit } from './breaker.js';
@@ -51,6 +52,8 @@ export interface SmsSinkOptions {
   sentHere?: SentHere;
   /** Told about a job slower than SLOW_JOB_MS, with where its time went (why SMS stood still). */
   onSlowJob?(report: SlowSmsJob): void;
+  /** Told when an abandoned job, finishing in the background, failed to record its texts. */
+  onLate?(err: unknown): void;
 }
 
 /** Where a slow job's time went: counts and milliseconds per phase. */
@@ -112,7 +115,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     return fallback ? { status: 'fallback', error, next: fallback } : { status: 'retry', error };
   }
 
-  async function deliver(leads: LeadEvent[], signal?: DeliverySignal): Promise<DeliveryOutcome[]> {
+  async function deliverBatch(leads: LeadEvent[], signal?: DeliverySignal): Promise<DeliveryOutcome[]> {
     if (!opts.optOuts.readable()) throw new RetriableError('opt-out list not readable: no texting until it is');
     const abandoned = () => signal?.abandoned() ?? false;
     const now = opts.now();
@@ -310,5 +313,9 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     return outcomes.map((o) => o ?? { status: 'retry', error: 'no outcome' });
   }
 
-  return { kind: 'sms', deliver, close: () => opts.adapter.close() };
+  return {
+    kind: 'sms',
+    deliver: (leads, signal) => letGoWhenAbandoned(deliverBatch(leads, signal), signal, (err) => opts.onLate?.(err)),
+    close: () => opts.adapter.close(),
+  };
 }

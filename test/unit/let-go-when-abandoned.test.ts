@@ -1,0 +1,133 @@
+/**
+ * A delivery whose batch is abandoned (its group rebalances) lets go of the batch at once, so the
+ * eager rebalance does not wait for it; what it had started finishes in the background, and
+ * nothing new is started. The next owner then sends nobody a second text and offers no lead twice
+ * to a buyer beyond the one request already in flight (which carries the same Idempotency-Key).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Abandoned } from '../../src/errors.js';
+import { letGoWhenAbandoned } from '../../src/sinks/sink.js';
+import { createSmsSink } from '../../src/sinks/sms/sms-sink.js';
+import { ProviderCircuit } from '../../src/sinks/sms/breaker.js';
+import type { SmsAdapter } from '../../src/sinks/sms/adapters/adapter.js';
+import { createDistributionSink } from '../../src/sinks/primary/distribution-sink.js';
+import type { BuyerClient } from '../../src/sinks/primary/buyer-client.js';
+import { distributionSchema } from '../../src/distribution/buyer-schema.js';
+import type { LeadEvent } from '../../src/lead.js';
+import { enrichment, leadEvent } from '../support/fixtures.js';
+import { memorySentStore } from '../support/memory-sent-store.js';
+import { memoryStores } from '../support/memory-distribution.js';
+
+/** A promise with its resolve, to hold a fake store or buyer until the test lets it answer. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return { opened, open };
+}
+
+async function eventually(what: string, ok: () => boolean, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > until) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('letGoWhenAbandoned: the answer when not abandoned, Abandoned at once when it is, a late failure reported', async () => {
+  assert.equal(await letGoWhenAbandoned(Promise.resolve(7), { abandoned: () => false }, () => assert.fail('no late failure')), 7);
+  await assert.rejects(letGoWhenAbandoned(Promise.reject(new Error('store down')), { abandoned: () => false }, () => {}), /store down/);
+
+  const held = gate();
+  let abandoned = false;
+  const late: unknown[] = [];
+  const work = held.opened.then(() => {
+    throw new Error('write failed');
+  });
+  const let_ = letGoWhenAbandoned(work, { abandoned: () => abandoned }, (err) => late.push(err));
+  abandoned = true;
+  await assert.rejects(let_, Abandoned, 'let go while the work still waits');
+  held.open();
+  await eventually('the background failure is reported', () => late.length === 1);
+  assert.match((late[0] as Error).message, /write failed/);
+});
+
+test('SMS: a job abandoned while its store is slow lets go at once; its intents are withdrawn behind it and the next owner texts each person once', async () => {
+  const calls: string[] = [];
+  const adapter: SmsAdapter = {
+    kind: 'twilio',
+    send: async (m) => (calls.push(m.to), { ok: true, providerMessageId: `SM-${calls.length}` }),
+    lookup: async () => ({ found: false }),
+    close: async () => {},
+  };
+  const store = memorySentStore();
+  const slowStore = gate();
+  let slow = true;
+  const sent = { ...store.store, recordIntents: async (...args: Parameters<typeof store.store.recordIntents>) => (slow && (await slowStore.opened), store.store.recordIntents(...args)) };
+  const make = () =>
+    createSmsSink({
+      provider: 'twilio',
+      adapter,
+      adapterFor: () => adapter,
+      compose: () => 'hello',
+      optOuts: { isOptedOut: () => false, readable: () => true },
+      sent,
+      circuit: new ProviderCircuit(100, 1000, Date.now),
+      quietHours: { US: { start: '00:00', end: '24:00' }, UK: { start: '00:00', end: '24:00' } } as never,
+      dedupWindowMs: 86_400_000,
+      now: Date.now,
+    });
+  let n = 0;
+  const leads: LeadEvent[] = [1, 2, 3].map(() =>
+    leadEvent({
+      leadId: `lead-let-go-${++n}`,
+      enrichment: enrichment({ phone: { e164: `+1415555020${n}`, type: 'MOBILE', valid: true, country: 'US', reason: null } }),
+      delivery: { destination: 'sms:twilio', rule: 'us', attempt: 0, firstAttemptAt: 0, nextAttemptAt: null, lastError: null, fallbacks: [] },
+    }),
+  );
+
+  let rebalancing = false;
+  const job = make().deliver(leads, { abandoned: () => rebalancing });
+  await eventually('the job is recording its intents', () => store.phones.size === 3);
+  rebalancing = true;
+  await assert.rejects(job, Abandoned, 'let go while the store still has not answered');
+  assert.equal(store.intents.size, 0, 'the intents are still being written');
+
+  slow = false;
+  slowStore.open();
+  await eventually('the abandoned job withdraws what it never sent', () => store.intents.size === 0 && store.phones.size === 0);
+  assert.equal(calls.length, 0, 'nothing sent once abandoned');
+
+  rebalancing = false;
+  const out = await make().deliver(leads, { abandoned: () => rebalancing });
+  assert.deepEqual(out.map((o) => o.status), ['delivered', 'delivered', 'delivered']);
+  assert.equal(new Set(calls).size, 3);
+  assert.equal(calls.length, 3, 'each person texted exactly once');
+});
+
+test('buyers: a batch abandoned while waiting for the buyer lets go at once and offers no further lead', async () => {
+  const posted: string[] = [];
+  const buyerAnswers = gate();
+  const client: BuyerClient = {
+    async post(_endpoint, id) {
+      posted.push(id);
+      await buyerAnswers.opened;
+      return { ok: true, status: 200, contentType: 'application/json', body: '{"accepted":true}', elapsedMs: 1 };
+    },
+    close: async () => {},
+  };
+  // One request at a time to this buyer: the other leads wait for its slot.
+  const primary = distributionSchema.parse({ buyers: { slow: { url: 'http://127.0.0.1:9/leads', concurrency: 1 } }, groups: {} });
+  const sink = createDistributionSink({ primary: () => primary, reload() {}, policy: { baseDelayMs: 1000, maxDelayMs: 10_000, maxAttempts: 4, maxAgeMs: 600_000 }, stores: async () => memoryStores(), now: Date.now, log: { warn() {}, info() {} }, client });
+  let n = 0;
+  const leads = [1, 2, 3].map(() => leadEvent({ leadId: `0190c0de-0000-7000-8000-${String(++n).padStart(12, '0')}`, delivery: { destination: 'primary:slow', rule: 'r1', attempt: 0, firstAttemptAt: Date.now(), nextAttemptAt: null, lastError: null, fallbacks: [] } }));
+
+  let rebalancing = false;
+  const job = sink.deliver(leads, { abandoned: () => rebalancing });
+  await eventually('the first lead is being offered', () => posted.length === 1);
+  rebalancing = true;
+  await assert.rejects(job, Abandoned, 'let go while the buyer has not answered');
+  buyerAnswers.open();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(posted.length, 1, 'the leads waiting for the slot were not offered: their next owner offers them');
+});
