@@ -17,22 +17,17 @@
  * documents that already existed; no upsert races (a duplicate key means someone has it), no
  * $in scans, no bulk updates. Every call has a time limit; a store that does not answer is a
  * RetriableError: the sink's batch waits, nothing is sent on a guess.
+ *
+ * This file is the MongoDB implementation; the contract it meets is sent-store-contract.ts and
+ * how each call is made (time limits, pool slots, chunked inserts) is sent-store-calls.ts.
  */
 import type { Collection, Db } from 'mongodb';
-import pLimit from 'p-limit';
-import { RetriableError, messageOf } from '../../errors.js';
-import { FIRST_BATCH, deadline } from '../../mongo-ops.js';
+import { FIRST_BATCH } from '../../mongo-ops.js';
+import { call, each, guarded, insertAll } from './sent-store-calls.js';
+import type { IntentRequest, SentStore, TextRecord } from './sent-store-contract.js';
 
-export type TextState = 'sending' | 'sent' | 'failed';
-
-export interface TextRecord {
-  leadId: string;
-  phone: string;
-  provider: string;
-  state: TextState;
-  intentAt: number;
-  providerMessageId?: string;
-}
+// The contract lives in sent-store-contract.ts; importers keep importing it from here.
+export type { IntentRequest, RecordedIntents, SentStore, TextRecord, TextState } from './sent-store-contract.js';
 
 interface IntentDoc {
   _id: string;
@@ -54,122 +49,8 @@ interface PhoneClaim {
   at: number;
 }
 
-export interface IntentRequest {
-  leadId: string;
-  phone: string;
-  provider: string;
-}
-
-export interface RecordedIntents {
-  existing: Map<string, TextRecord | 'taken'>;
-  intentAt: number;
-  /**
-   * Failed intents this call took over, each stamped when its own takeover was written: after a
-   * provider's outage a job's takeovers take many calls, and one stamp for all of them put the
-   * last ones past their send window before they were even recorded (chaos: 100 of 100 stale).
-   */
-  takenOverAt?: Map<string, number>;
-}
-
-export interface SentStore {
-  /**
-   * Claims each phone for its lead for the window. Returns, per phone it did not newly claim, the
-   * lead that holds it: another lead (this one loses the phone), or the same lead, which claimed
-   * it before (a redelivery: its text likely has an intent already). A claim older than the
-   * window is taken over.
-   */
-  claimPhones(claims: { phone: string; leadId: string }[], now: number, windowMs: number): Promise<Map<string, string>>;
-  /**
-   * Records the intent to text, before the call. Returns what was already recorded for the leads
-   * that had a record: sent, sending (uncertain, or in flight elsewhere) or "taken" (another
-   * process took over a failed text meanwhile). A "failed" text is taken over for this provider.
-   * Intents are stamped with clock() when written (not when queued); `intentAt` is the earliest
-   * stamp: a caller that sends only within a window of it is inside the window of every one.
-   * Leads in `recordedBefore` (their phone claim was theirs already) are read before any insert:
-   * a duplicate in an insert makes FerretDB write it one transaction per document.
-   */
-  recordIntents(texts: IntentRequest[], clock: () => number, recordedBefore?: ReadonlySet<string>): Promise<RecordedIntents>;
-  markSent(texts: { leadId: string; phone: string; provider: string; providerMessageId: string; sentAt: number }[]): Promise<void>;
-  /**
-   * Certainly not sent: another provider may take it, and the phone is free again. Only the
-   * intent that was ours (provider and stamp): a late failure must not flip an intent another
-   * owner has taken over since, or a third would take it over too and text the person again.
-   */
-  markFailed(texts: { leadId: string; phone: string; provider: string; intentAt: number }[]): Promise<void>;
-  /**
-   * Never sent (the job was abandoned before their calls): the intents are removed as if never
-   * written, and their phones' claims with them, so the next owner records them as new texts in
-   * one insert. Marked failed, each cost the next owner a takeover (reads, a unique insert, an
-   * update: five calls a text), which after a rebalance held its job past the texts' send window.
-   * Only the intent that was ours (provider and stamp), as for markFailed.
-   */
-  withdraw(texts: { leadId: string; phone: string; provider: string; intentAt: number }[]): Promise<void>;
-  byProviderMessageId(provider: string, providerMessageId: string): Promise<TextRecord | null>;
-  /** The latest text to a phone (a reply belongs to it). */
-  lastToPhone(phone: string): Promise<TextRecord | null>;
-}
-
-/** Long: a retry issued while the first attempt still runs would double the work (see src/history/store.ts). */
-const OP_TIMEOUT_MS = 60_000;
 /** A takeover claim whose intent is still failed this long after: its taker died; the next may try. */
 const TAKEOVER_CLAIM_MS = 120_000;
-/** Calls at once: the MongoDB client's pool is 8 (src/history/store.ts), shared with caps and the ledger. */
-const POOL_SIZE = 6;
-
-const duplicateIndexes = (err: unknown): Set<number> => {
-  const writeErrors = ((err as { writeErrors?: { code?: number; index: number }[] }).writeErrors ?? []) as { code?: number; index: number }[];
-  // No per-document errors (a timeout, a lost connection) or a duplicate we cannot place:
-  // nothing is known about what was written, so the caller retries.
-  if (writeErrors.length === 0) throw err;
-  if (!writeErrors.every((w) => w.code === 11000)) throw err;
-  return new Set(writeErrors.map((w) => w.index));
-};
-
-/** The few documents that already existed are read one by one, by _id, a few at a time. */
-const reads = pLimit(8);
-async function each<T, R>(list: T[], op: (item: T) => Promise<R>): Promise<R[]> {
-  return Promise.all(list.map((item) => reads(() => op(item))));
-}
-
-/**
- * Every call to the store has its own time limit, not the whole operation: a batch of a
- * thousand claims after a backlog is many calls, and one limit over all of them expired before
- * the work was done, so each retry redid it all (and more, now duplicates) and never finished.
- * The clock starts when the call gets a connection, not when it is queued: with the deliver
- * stages' jobs in flight at once, calls waiting for one of the pool's connections timed out in
- * the queue, were retried as duplicates (each a transaction of its own on FerretDB) and made the
- * queue longer still (chaos run 5). Calls wait for a slot here, one per pooled connection.
- */
-const slots = pLimit(POOL_SIZE);
-const call = <R>(what: string, op: () => Promise<R>): Promise<R> => slots(() => deadline(`SMS store ${what}`, OP_TIMEOUT_MS, op()));
-
-/** Turns a database failure into "wait and try again": a text is never sent on a guess. */
-async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof RetriableError) throw err;
-    throw new RetriableError(`SMS store ${what}: ${messageOf(err)}`, { cause: err });
-  }
-}
-
-/**
- * Inserts in chunks of 100: FerretDB answers a chunk holding one duplicate by inserting each of
- * its documents in a transaction of its own. Returns the indexes (in docs) that already existed.
- */
-async function insertAll<D extends { _id: string }>(col: Collection<D>, count: number, make: (i: number) => D): Promise<Set<number>> {
-  const existing = new Set<number>();
-  for (let start = 0; start < count; start += 100) {
-    // Documents are made when the call gets its connection, so a time they hold is when they were written.
-    const chunk = () => Array.from({ length: Math.min(100, count - start) }, (_, k) => make(start + k));
-    try {
-      await call(`insert into ${col.collectionName}`, () => col.insertMany(chunk() as unknown as Parameters<Collection<D>['insertMany']>[0], { ordered: false }));
-    } catch (err) {
-      for (const i of duplicateIndexes(err)) existing.add(start + i);
-    }
-  }
-  return existing;
-}
 
 const fromSent = (s: SentDoc): TextRecord => ({ leadId: s._id, phone: s.phone, provider: s.provider, state: 'sent', intentAt: s.sentAt, providerMessageId: s.providerMessageId });
 
