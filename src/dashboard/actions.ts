@@ -8,7 +8,7 @@ import { Client } from '@elastic/elasticsearch';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { EVENTS_COLLECTION, type HistoryStore, type StoredEvent } from '../history/store.js';
-import type { RecordProducer } from '../kafka/batch-step.js';
+import type { RecordProducer } from '../kafka/stage-contract.js';
 import type { Encoder, LeadCodec } from '../kafka/codec.js';
 import type { Kafka } from '../kafka/client.js';
 import type { ProduceLimits } from '../kafka/produce-limits.js';

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { HistoryEventRecord } from '../history/events.js';
 import type { HistoryStore } from '../history/store.js';
-import type { RecordProducer } from '../kafka/batch-step.js';
+import type { RecordProducer } from '../kafka/stage-contract.js';
 import type { Admin, Kafka } from '../kafka/client.js';
 import type { Codec, Encoder, LeadCodec } from '../kafka/codec.js';
 import type { ProduceLimits } from '../kafka/produce-limits.js';

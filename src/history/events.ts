@@ -9,7 +9,7 @@
  * twice to the same destination at the same attempt is one "delivered" event.
  */
 import crypto from 'node:crypto';
-import type { Output } from '../kafka/batch-step.js';
+import type { Output } from '../kafka/stage-contract.js';
 
 export type HistoryEventType =
   | 'received'

@@ -14,7 +14,7 @@
  * once (the second answer says duplicate). Not found and not yours answer alike (404).
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { Output } from '../kafka/batch-step.js';
+import type { Output } from '../kafka/stage-contract.js';
 import { eventOutputs } from '../history/events.js';
 import type { LeadEvent } from '../lead.js';
 import type { Keyring } from '../security/keyring.js';

@@ -2,7 +2,8 @@
  * The heart of every consuming stage, with no Kafka client in it: one fetched batch goes
  *   decode → handle → encode (validated) → produce (bounded, acks=all) → offset ledger → commit
  * over two small interfaces (RecordProducer, BatchControl) that src/kafka/kafkajs-stage.ts
- * implements with KafkaJS and the unit tests implement with fakes.
+ * implements with KafkaJS and the unit tests implement with fakes. What a stage itself implements
+ * (StageLogic) and the records it sees are in src/kafka/stage-contract.ts.
  *
  * What may go wrong, and what happens then (nothing is lost, nothing wedges):
  *   - bytes that can never be decoded      → the poison topic with context headers; committed
@@ -21,64 +22,11 @@ import type { Encoder } from './codec.js';
 import { metrics } from '../metrics.js';
 import { OffsetLedger } from './offset-ledger.js';
 import { chunkRecords, fitsAlone, type EncodedRecord, type ProduceLimits } from './produce-limits.js';
+import { RecordTooLargeError, type Consumed, type Output, type RawRecord, type RecordProducer, type RecordResult, type StageContext, type StageLogic } from './stage-contract.js';
 
-export interface RawRecord {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-}
-
-export interface Consumed<T> {
-  value: T;
-  /** The bytes it was decoded from (for dead-lettering where no schema fits). */
-  raw: Buffer | null;
-  topic: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  headers: Record<string, string>;
-}
-
-/** A record to produce (encoded with the topic's schema) before the input offset may be committed. */
-export interface Output {
-  topic: string;
-  key: string;
-  value: unknown;
-  headers?: Record<string, string>;
-}
-
-export type RecordResult = { outputs: Output[] } | { deferred: true };
-
-export interface StageContext<T> {
-  /** Finishes a deferred record: produces its outputs, then lets its offset be committed. */
-  complete(record: Consumed<T>, outputs: Output[], stillOwned: () => boolean): Promise<void>;
-  log: Logger;
-}
-
-export interface StageLogic<T> {
-  decode(buffer: Buffer | null): Promise<T>;
-  /**
-   * One result per record, in order. Should not throw for a destination's fault. `abandoned()`
-   * turns true when the work no longer matters (the group is rebalancing, the process stopping):
-   * a long handler may then stop early by throwing Abandoned, having recorded what it already did,
-   * so the rebalance is not held up by it (every partition of an eager-rebalancing group waits).
-   */
-  handle(records: Consumed<T>[], ctx: StageContext<T>, abandoned: () => boolean): Promise<RecordResult[]>;
-  /** What stands for a record whose own outputs cannot be produced or whose handling failed. */
-  deadLetter(record: Consumed<T>, reason: string): Output[];
-}
-
-/** One produce request with acks=all. Throws RecordTooLargeError when the broker refuses its size. */
-export interface RecordProducer {
-  send(records: EncodedRecord[]): Promise<void>;
-}
-
-export class RecordTooLargeError extends Error {
-  override name = 'RecordTooLargeError';
-}
+// The contract lives in stage-contract.ts; the batch step's tests and adapter take it from here too.
+export { RecordTooLargeError };
+export type { Consumed, Output, RawRecord, RecordProducer, RecordResult, StageContext, StageLogic };
 
 export interface BatchControl {
   heartbeat(): Promise<void>;

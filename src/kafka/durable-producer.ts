@@ -24,7 +24,7 @@ import kafkajs from './kafkajs.js';
 import type { Logger } from 'pino';
 import { RetriableError, messageOf } from '../errors.js';
 import { metrics } from '../metrics.js';
-import { RecordTooLargeError, type RecordProducer } from './batch-step.js';
+import { RecordTooLargeError, type RecordProducer } from './stage-contract.js';
 import { budgetFor, recordBytes, type EncodedRecord, type ProduceLimits } from './produce-limits.js';
 
 const { Partitioners } = kafkajs;

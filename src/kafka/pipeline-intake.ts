@@ -5,7 +5,7 @@
  * outlived their own deadlines (chaos run 6); taking a whole fetch at once overshot the bound by
  * six partitions' worth of leads (575 MB RSS at 102,000 leads/min, issue 11).
  */
-import type { RawRecord } from './batch-step.js';
+import type { RawRecord } from './stage-contract.js';
 import type { Pipeline } from './pipeline.js';
 
 export interface Intake {

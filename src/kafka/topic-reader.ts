@@ -5,7 +5,7 @@
  * of its own and commits nothing, so it never takes a partition from a stage.
  */
 import type { Kafka } from 'kafkajs';
-import type { RawRecord } from './batch-step.js';
+import type { RawRecord } from './stage-contract.js';
 import { offsetsAtTime, topicEnds } from './ops-admin.js';
 import { retryBriefly } from './backoff.js';
 

@@ -12,7 +12,7 @@ import pLimit from 'p-limit';
 import { destinationKey, parseDestination, retryTopic } from '../destination.js';
 import { eventOutputs } from '../history/events.js';
 import type { StoredEvent } from '../history/store.js';
-import type { Output, RecordProducer } from '../kafka/batch-step.js';
+import type { Output, RecordProducer } from '../kafka/stage-contract.js';
 import type { Encoder } from '../kafka/codec.js';
 import { chunkRecords, type EncodedRecord, type ProduceLimits } from '../kafka/produce-limits.js';
 import type { LeadEvent } from '../lead.js';

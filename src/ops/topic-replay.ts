@@ -13,7 +13,7 @@
 import { parseDestination, retryTopic } from '../destination.js';
 import { eventOutputs, type HistoryEntry } from '../history/events.js';
 import type { StoredEvent } from '../history/store.js';
-import type { Output, RecordProducer } from '../kafka/batch-step.js';
+import type { Output, RecordProducer } from '../kafka/stage-contract.js';
 import type { Encoder, LeadCodec } from '../kafka/codec.js';
 import { chunkRecords, type ProduceLimits } from '../kafka/produce-limits.js';
 import { readRange } from '../kafka/topic-reader.js';

@@ -16,7 +16,7 @@
  * even reads a request body.
  */
 import { eventOutputs } from '../history/events.js';
-import type { RecordProducer } from '../kafka/batch-step.js';
+import type { RecordProducer } from '../kafka/stage-contract.js';
 import type { Encoder } from '../kafka/codec.js';
 import { chunkRecords, type EncodedRecord, type ProduceLimits } from '../kafka/produce-limits.js';
 import type { LeadEvent } from '../lead.js';

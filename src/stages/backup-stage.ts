@@ -5,7 +5,7 @@
  * the reason once the retry policy gives up. Sinks stay free of Kafka; this stage calls nobody.
  */
 import { destinationKey, parseDestination, retryTopic } from '../destination.js';
-import type { Output } from '../kafka/batch-step.js';
+import type { Output } from '../kafka/stage-contract.js';
 import type { LeadEvent } from '../lead.js';
 import type { StageSpec, Topology } from '../topology.js';
 import type { StageDeps } from './context.js';

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { RecordResult, RecordProducer, StageContext, Consumed } from '../kafka/batch-step.js';
+import type { RecordResult, RecordProducer, StageContext, Consumed } from '../kafka/stage-contract.js';
 import type { Kafka } from '../kafka/client.js';
 import type { Encoder, LeadCodec } from '../kafka/codec.js';
 import { runKafkaStage } from '../kafka/kafkajs-stage.js';
@@ -66,7 +66,7 @@ export function startLeadStage(deps: StageDeps, spec: StageSpec, handler: LeadSt
 export function startStage<T>(
   deps: StageDeps,
   spec: StageSpec,
-  logic: import('../kafka/batch-step.js').StageLogic<T>,
+  logic: import('../kafka/stage-contract.js').StageLogic<T>,
   extra: { maxPending?: number; pipelined?: boolean; jobSize?: number; fetch?: { minBytes: number; maxWaitMs: number }; onRebalance?(): void } = {},
 ): Promise<RunningStage> {
   if (!spec.group) throw new Error(`stage ${spec.name} has no consumer group`);

@@ -16,7 +16,7 @@
  * again and retried later. A rebalance drops what is held: the new owner re-reads it.
  */
 import { Abandoned } from '../kafka/backoff.js';
-import type { Consumed, Output, StageContext } from '../kafka/batch-step.js';
+import type { Consumed, Output, StageContext } from '../kafka/stage-contract.js';
 import type { LeadEvent } from '../lead.js';
 import type { StageSpec } from '../topology.js';
 import { messageOf } from '../errors.js';

@@ -15,7 +15,7 @@
  * detail is scrubbed with the lead's own values, like every other outcome.
  */
 import type { HistoryEntry } from '../history/events.js';
-import type { Consumed } from '../kafka/batch-step.js';
+import type { Consumed } from '../kafka/stage-contract.js';
 import type { DistributionState, LeadEvent } from '../lead.js';
 import type { DistributionOutcome } from '../distribution/outcome.js';
 import { scrubReason } from '../security/scrub.js';

@@ -5,7 +5,7 @@
  * written for data teams, and the lead is on its destinations' topics one Kafka hop sooner.
  */
 import { eventOutputs } from '../history/events.js';
-import type { Output, RecordResult } from '../kafka/batch-step.js';
+import type { Output, RecordResult } from '../kafka/stage-contract.js';
 import type { LeadEvent } from '../lead.js';
 import { metrics } from '../metrics.js';
 import { createEnricher } from '../processors/enrich/index.js';

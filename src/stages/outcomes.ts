@@ -7,7 +7,7 @@
 import type { RetryPolicy } from '../config.js';
 import { destinationTopic, parseDestination } from '../destination.js';
 import { eventOutputs, type HistoryEntry } from '../history/events.js';
-import type { Consumed, Output } from '../kafka/batch-step.js';
+import type { Consumed, Output } from '../kafka/stage-contract.js';
 import type { LeadEvent } from '../lead.js';
 import { decideRetry } from '../sinks/retry-policy.js';
 import { personalValues, scrubOutcome } from '../sinks/scrub-outcome.js';

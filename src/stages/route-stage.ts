@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { ConfigError, parseRouterFile, type RouterFile } from '../config.js';
 import { topicFor } from '../destination.js';
 import type { LeadEvent } from '../lead.js';
-import type { Output } from '../kafka/batch-step.js';
+import type { Output } from '../kafka/stage-contract.js';
 import type { RunningStage } from '../kafka/running-stage.js';
 import { eventOutputs, type HistoryEntry } from '../history/events.js';
 import { decideRoute, deliveryFor, type RoutingConfig } from '../processors/route/route.js';

@@ -12,7 +12,7 @@ import { distributionSchema } from '../../src/distribution/buyer-schema.js';
 import type { DistributionOutcome } from '../../src/distribution/outcome.js';
 import { buildIngestApp } from '../../src/ingest/app.js';
 import { VendorLeadDedup } from '../../src/ingest/dedup.js';
-import type { Output } from '../../src/kafka/batch-step.js';
+import type { Output } from '../../src/kafka/stage-contract.js';
 import type { LeadEvent } from '../../src/lead.js';
 import { BUYER_KEY_PREFIX, DEV_PEPPER, hashCredential, mintCredential } from '../../src/security/credentials.js';
 import { openKeyring } from '../../src/security/keyring.js';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import { runKafkaStage } from '../../src/kafka/kafkajs-stage.js';
-import type { Consumed, RecordResult, StageLogic } from '../../src/kafka/batch-step.js';
+import type { Consumed, RecordResult, StageLogic } from '../../src/kafka/stage-contract.js';
 import { fixedLimits } from '../../src/kafka/produce-limits.js';
 
 type Lead = { id: string };

@@ -10,7 +10,7 @@
  * provider retries it, rather than lost.
  */
 import { eventOutputs } from '../../history/events.js';
-import type { Output, RecordProducer } from '../../kafka/batch-step.js';
+import type { Output, RecordProducer } from '../../kafka/stage-contract.js';
 import type { Encoder } from '../../kafka/codec.js';
 import type { DeliveryReceipt, InboundReply } from '../../ingest/sms-webhooks-plugin.js';
 import { optOutOutput } from './optouts.js';
