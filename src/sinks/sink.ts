@@ -42,6 +42,9 @@ export interface Sink {
 /** How often a running delivery looks whether its batch was abandoned. */
 const ABANDON_POLL_MS = 100;
 
+/** Runs `op` while the batch cannot be let go: for what another owner must not see half done. */
+export type BatchHold = <R>(op: () => Promise<R>) => Promise<R>;
+
 /**
  * The batch is let go as soon as it is abandoned: the caller gets Abandoned at once, and `work`
  * goes on in the background with what it had started (calls in flight, recording what was sent,
@@ -51,19 +54,30 @@ const ABANDON_POLL_MS = 100;
  * Twilio 36.8 s without a text). Safe because nothing new is started once abandoned (each sink
  * checks the signal before every call), and what is left is what a crash at that moment would
  * have left: the next owner finds the intent in flight and waits, or asks the provider, before
- * sending; a buyer sees the same Idempotency-Key.
+ * sending; a buyer sees the same Idempotency-Key. What must not overlap with the next owner's
+ * work runs under `hold` (freeing an SMS phone claim), and the batch is let go only after it.
  */
-export function letGoWhenAbandoned<T>(work: Promise<T>, signal: DeliverySignal | undefined, onLate: (err: unknown) => void): Promise<T> {
-  if (!signal) return work;
+export function letGoWhenAbandoned<T>(signal: DeliverySignal | undefined, onLate: (err: unknown) => void, work: (hold: BatchHold) => Promise<T>): Promise<T> {
+  let held = 0;
+  const hold: BatchHold = async (op) => {
+    held++;
+    try {
+      return await op();
+    } finally {
+      held--;
+    }
+  };
+  const running = work(hold);
+  if (!signal) return running;
   return new Promise<T>((resolve, reject) => {
     let letGo = false;
     const watch = setInterval(() => {
-      if (!signal.abandoned()) return;
+      if (!signal.abandoned() || held > 0) return;
       letGo = true;
       clearInterval(watch);
       reject(new Abandoned('batch let go; what it started finishes in the background'));
     }, ABANDON_POLL_MS);
-    work.then(
+    running.then(
       (value) => {
         clearInterval(watch);
         if (!letGo) resolve(value);

@@ -44,20 +44,20 @@ export function memorySentStore() {
     async markSent(list) {
       for (const t of list) if (!sent.has(t.leadId)) sent.set(t.leadId, { phone: t.phone, provider: t.provider, providerMessageId: t.providerMessageId, sentAt: t.sentAt });
     },
-    async markFailed(list) {
+    async markFailed(list, release = (free) => free()) {
       for (const t of list) {
         const i = intents.get(t.leadId);
         if (i?.state !== 'sending' || i.provider !== t.provider || i.intentAt !== t.intentAt) continue; // taken over meanwhile
         i.state = 'failed';
-        if (phones.get(t.phone)?.leadId === t.leadId) phones.delete(t.phone);
+        await release(async () => void (phones.get(t.phone)?.leadId === t.leadId && phones.delete(t.phone)));
       }
     },
-    async withdraw(list) {
+    async withdraw(list, release = (free) => free()) {
       for (const t of list) {
         const i = intents.get(t.leadId);
         if (i?.state !== 'sending' || i.provider !== t.provider || i.intentAt !== t.intentAt) continue; // taken over meanwhile
         intents.delete(t.leadId);
-        if (phones.get(t.phone)?.leadId === t.leadId) phones.delete(t.phone);
+        await release(async () => void (phones.get(t.phone)?.leadId === t.leadId && phones.delete(t.phone)));
       }
     },
     async byProviderMessageId(provider, id) {

@@ -34,25 +34,40 @@ async function eventually(what: string, ok: () => boolean, ms = 3000): Promise<v
   }
 }
 
-test('letGoWhenAbandoned: the answer when not abandoned, Abandoned at once when it is, a late failure reported', async () => {
-  assert.equal(await letGoWhenAbandoned(Promise.resolve(7), { abandoned: () => false }, () => assert.fail('no late failure')), 7);
-  await assert.rejects(letGoWhenAbandoned(Promise.reject(new Error('store down')), { abandoned: () => false }, () => {}), /store down/);
+test('letGoWhenAbandoned: the answer when not abandoned, Abandoned at once when it is, never while held, a late failure reported', async () => {
+  assert.equal(await letGoWhenAbandoned({ abandoned: () => false }, () => assert.fail('no late failure'), async () => 7), 7);
+  await assert.rejects(letGoWhenAbandoned({ abandoned: () => false }, () => {}, () => Promise.reject(new Error('store down'))), /store down/);
 
   const held = gate();
   let abandoned = false;
   const late: unknown[] = [];
-  const work = held.opened.then(() => {
+  const job = letGoWhenAbandoned({ abandoned: () => abandoned }, (err) => late.push(err), async () => {
+    await held.opened;
     throw new Error('write failed');
   });
-  const let_ = letGoWhenAbandoned(work, { abandoned: () => abandoned }, (err) => late.push(err));
   abandoned = true;
-  await assert.rejects(let_, Abandoned, 'let go while the work still waits');
+  await assert.rejects(job, Abandoned, 'let go while the work still waits');
   held.open();
   await eventually('the background failure is reported', () => late.length === 1);
   assert.match((late[0] as Error).message, /write failed/);
+
+  // Under hold, the batch is kept until the held call is over.
+  const inHold = gate();
+  let holdOver = false;
+  const kept = letGoWhenAbandoned({ abandoned: () => true }, () => {}, (hold) =>
+    hold(async () => {
+      await inHold.opened;
+      holdOver = true;
+    }),
+  );
+  const outcome = kept.then(() => 'resolved', (err: unknown) => (err instanceof Abandoned ? 'let go' : 'failed'));
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal(holdOver, false);
+  inHold.open();
+  assert.equal(await outcome, 'resolved', 'not let go while held: it finished first');
 });
 
-test('SMS: a job abandoned while its store is slow lets go at once; its intents are withdrawn behind it and the next owner texts each person once', async () => {
+test('SMS: a job abandoned while its store is slow lets go at once; its intents are withdrawn behind it, and the next owner texts each person once', async () => {
   const calls: string[] = [];
   const adapter: SmsAdapter = {
     kind: 'twilio',
@@ -63,7 +78,12 @@ test('SMS: a job abandoned while its store is slow lets go at once; its intents 
   const store = memorySentStore();
   const slowStore = gate();
   let slow = true;
-  const sent = { ...store.store, recordIntents: async (...args: Parameters<typeof store.store.recordIntents>) => (slow && (await slowStore.opened), store.store.recordIntents(...args)) };
+  let withdrawn = false;
+  const sent = {
+    ...store.store,
+    recordIntents: async (...args: Parameters<typeof store.store.recordIntents>) => (slow && (await slowStore.opened), store.store.recordIntents(...args)),
+    withdraw: async (...args: Parameters<typeof store.store.withdraw>) => (await store.store.withdraw(...args), (withdrawn = true)) && undefined,
+  };
   const make = () =>
     createSmsSink({
       provider: 'twilio',
@@ -95,14 +115,74 @@ test('SMS: a job abandoned while its store is slow lets go at once; its intents 
 
   slow = false;
   slowStore.open();
-  await eventually('the abandoned job withdraws what it never sent', () => store.intents.size === 0 && store.phones.size === 0);
+  await eventually('the abandoned job withdraws what it never sent', () => withdrawn);
+  assert.equal(store.intents.size, 0);
   assert.equal(calls.length, 0, 'nothing sent once abandoned');
+  assert.equal(store.phones.size, 3, 'its leads keep their phones: another owner may be texting them right now');
 
   rebalancing = false;
   const out = await make().deliver(leads, { abandoned: () => rebalancing });
   assert.deepEqual(out.map((o) => o.status), ['delivered', 'delivered', 'delivered']);
   assert.equal(new Set(calls).size, 3);
   assert.equal(calls.length, 3, 'each person texted exactly once');
+});
+
+test('SMS: the phone of a job let go stays its lead\'s while the next owner texts that lead, so a second lead for the same person is not texted', async () => {
+  const calls: string[] = [];
+  const adapter: SmsAdapter = {
+    kind: 'twilio',
+    send: async (m) => (calls.push(m.to), { ok: true, providerMessageId: `SM-${calls.length}` }),
+    lookup: async () => ({ found: false }),
+    close: async () => {},
+  };
+  const store = memorySentStore();
+  const sinkOver = (sent: typeof store.store) =>
+    createSmsSink({
+      provider: 'twilio',
+      adapter,
+      adapterFor: () => adapter,
+      compose: () => 'hello',
+      optOuts: { isOptedOut: () => false, readable: () => true },
+      sent,
+      circuit: new ProviderCircuit(100, 1000, Date.now),
+      quietHours: { US: { start: '00:00', end: '24:00' }, UK: { start: '00:00', end: '24:00' } } as never,
+      dedupWindowMs: 86_400_000,
+      now: Date.now,
+    });
+  const person = '+14155550299';
+  const [a, b] = ['lead-person-a', 'lead-person-b'].map((leadId) =>
+    leadEvent({ leadId, enrichment: enrichment({ phone: { e164: person, type: 'MOBILE', valid: true, country: 'US', reason: null } }), delivery: { destination: 'sms:twilio', rule: 'us', attempt: 0, firstAttemptAt: 0, nextAttemptAt: null, lastError: null, fallbacks: [] } }),
+  ) as [LeadEvent, LeadEvent];
+
+  // The first owner: its intents wait on a slow store, and its withdrawal stops between the
+  // intent and the phone, where the second owner's whole job fits on a loaded machine.
+  const intents = gate();
+  const beforePhone = gate();
+  const first = sinkOver({
+    ...store.store,
+    recordIntents: async (...args) => (await intents.opened, store.store.recordIntents(...args)),
+    withdraw: (list, release) => store.store.withdraw(list, async (free) => ((withdrawing = true), await beforePhone.opened, release ? release(free) : free())),
+  });
+  let withdrawing = false;
+  let rebalancing = false;
+  const job = first.deliver([a], { abandoned: () => rebalancing });
+  await eventually('the first owner claimed the phone', () => store.phones.size === 1);
+  rebalancing = true;
+  await assert.rejects(job, Abandoned);
+  intents.open();
+  await eventually('its unsent intent is withdrawn', () => withdrawing);
+  assert.equal(store.intents.size, 0);
+
+  // Meanwhile the lead's next owner texts it.
+  assert.deepEqual((await sinkOver(store.store).deliver([a])).map((o) => o.status), ['delivered']);
+  beforePhone.open();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(store.phones.get(person)?.leadId, a.leadId, 'the phone still belongs to the lead that was texted');
+
+  // The same person again through another vendor's lead: within the dedup window, not texted.
+  const second = await sinkOver(store.store).deliver([b]);
+  assert.equal(second[0]?.status, 'skipped');
+  assert.equal(calls.length, 1, 'the person was texted once');
 });
 
 test('buyers: a batch abandoned while waiting for the buyer lets go at once and offers no further lead', async () => {

@@ -180,7 +180,12 @@ export function createDistributionSink(opts: DistributionSinkOptions): Sink {
     // Let go at once when abandoned: a pass of 100 leads waits seconds for a buyer's connection
     // slots, and meanwhile the pipeline counts its leads against the stage's bound, so the new
     // assignment's leads waited behind the old one's (src/sinks/sink.ts).
-    deliver: (leads, signal) => letGoWhenAbandoned(deliverBatch(leads, signal), signal, (err) => opts.log.warn({ err: (err as Error)?.name }, 'a buyer batch let go failed while finishing in the background; its next owner offers its leads again')),
+    deliver: (leads, signal) =>
+      letGoWhenAbandoned(
+        signal,
+        (err) => opts.log.warn({ err: (err as Error)?.name }, 'a buyer batch let go failed while finishing in the background; its next owner offers its leads again'),
+        () => deliverBatch(leads, signal),
+      ),
     close: () => client.close(),
   };
 }

@@ -7,7 +7,7 @@
 import { deliveryKey, type LeadEvent } from '../../lead.js';
 import type { DeliveryOutcome } from '../sink.js';
 import type { SmsAdapter } from './adapters/adapter.js';
-import type { SentStore, TextRecord } from './sent-store.js';
+import type { PhoneRelease, SentStore, TextRecord } from './sent-store.js';
 import type { SentHere } from './sent-here.js';
 
 /**
@@ -31,7 +31,7 @@ export interface RedeliveryDeps {
 /** The outcome of a redelivered text, from what the store had when its intent was recorded. */
 export function createRedeliveryResolver(deps: RedeliveryDeps) {
   /** Did the provider take a text whose outcome we never learned? */
-  async function lookUp(lead: LeadEvent, to: string, provider: string, since: number): Promise<'sent' | 'not-sent' | DeliveryOutcome> {
+  async function lookUp(lead: LeadEvent, to: string, provider: string, since: number, release?: PhoneRelease): Promise<'sent' | 'not-sent' | DeliveryOutcome> {
     const adapter = deps.adapterFor(provider) ?? (provider === deps.provider ? deps.adapter : undefined);
     if (!adapter) return { status: 'retry', error: `text to ${masked(to)} may have gone out through ${provider}, which is not configured here; not re-sent` };
     const found = await adapter.lookup({ to, idempotencyKey: deliveryKey(lead.leadId, `sms:${provider}`), since });
@@ -41,13 +41,13 @@ export function createRedeliveryResolver(deps: RedeliveryDeps) {
       return 'sent';
     }
     if (found.found === false) {
-      await deps.sent.markFailed([{ leadId: lead.leadId, phone: to, provider, intentAt: since }]);
+      await deps.sent.markFailed([{ leadId: lead.leadId, phone: to, provider, intentAt: since }], release);
       return 'not-sent';
     }
     return { status: 'retry', error: `uncertain whether ${provider} sent the text (${found.reason}); asking again later, not re-sent` };
   }
 
-  return async function resolve(lead: LeadEvent, to: string, k: TextRecord | 'taken', now: number): Promise<{ outcome: DeliveryOutcome; lookedUp: boolean }> {
+  return async function resolve(lead: LeadEvent, to: string, k: TextRecord | 'taken', now: number, release?: PhoneRelease): Promise<{ outcome: DeliveryOutcome; lookedUp: boolean }> {
     const done = (outcome: DeliveryOutcome) => ({ outcome, lookedUp: false });
     // Waits of our own making are deferred (leads.sms.deferred), not retried: they are not the
     // provider failing, and counted as attempts they sent texts to the DLQ after a backlog
@@ -55,7 +55,7 @@ export function createRedeliveryResolver(deps: RedeliveryDeps) {
     if (k === 'taken') return done({ status: 'defer', until: now + IN_FLIGHT_MS, reason: 'another process took this text over just now; checked once its call is surely over' });
     if (k.state === 'sent') return done({ status: 'delivered', detail: `already texted by ${k.provider} (message ${k.providerMessageId ?? 'unknown'})` });
     if (now - k.intentAt < IN_FLIGHT_MS) return done({ status: 'defer', until: k.intentAt + IN_FLIGHT_MS + 1000, reason: 'being texted by another process right now, or a moment ago; checked once that call is surely over' });
-    const r = await lookUp(lead, to, k.provider, k.intentAt);
+    const r = await lookUp(lead, to, k.provider, k.intentAt, release);
     if (r === 'sent') return { outcome: { status: 'delivered', detail: `texted by ${k.provider} before a crash or timeout (confirmed by lookup)` }, lookedUp: true };
     // Not sent after all: recorded as failed, so the next pass claims it afresh, at once.
     if (r === 'not-sent') return { outcome: { status: 'defer', until: now + 1000, reason: `${k.provider} confirms the earlier attempt did not send; sending again` }, lookedUp: true };

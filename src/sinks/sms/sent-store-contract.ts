@@ -57,7 +57,7 @@ export interface SentStore {
    * intent that was ours (provider and stamp): a late failure must not flip an intent another
    * owner has taken over since, or a third would take it over too and text the person again.
    */
-  markFailed(texts: { leadId: string; phone: string; provider: string; intentAt: number }[]): Promise<void>;
+  markFailed(texts: { leadId: string; phone: string; provider: string; intentAt: number }[], release?: PhoneRelease): Promise<void>;
   /**
    * Never sent (the job was abandoned before their calls): the intents are removed as if never
    * written, and their phones' claims with them, so the next owner records them as new texts in
@@ -65,8 +65,18 @@ export interface SentStore {
    * update: five calls a text), which after a rebalance held its job past the texts' send window.
    * Only the intent that was ours (provider and stamp), as for markFailed.
    */
-  withdraw(texts: { leadId: string; phone: string; provider: string; intentAt: number }[]): Promise<void>;
+  withdraw(texts: { leadId: string; phone: string; provider: string; intentAt: number }[], release?: PhoneRelease): Promise<void>;
   byProviderMessageId(provider: string, providerMessageId: string): Promise<TextRecord | null>;
   /** The latest text to a phone (a reply belongs to it). */
   lastToPhone(phone: string): Promise<TextRecord | null>;
 }
+
+/**
+ * How markFailed and withdraw free a phone's claim once its text is certainly not sent: the
+ * caller runs `free` (default), or answers without it. The SMS sink skips it once its batch was
+ * abandoned and holds the batch while it runs (src/sinks/sink.ts): freed while another owner
+ * handles the same lead, the phone went to a second lead after the first had been texted by that
+ * owner (chaos: 6 people texted twice). Kept, the claim still belongs to the lead, whose next
+ * pass uses it as its own.
+ */
+export type PhoneRelease = (free: () => Promise<unknown>) => Promise<unknown>;

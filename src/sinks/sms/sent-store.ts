@@ -24,10 +24,10 @@
 import type { Collection, Db } from 'mongodb';
 import { FIRST_BATCH } from '../../mongo-ops.js';
 import { call, each, guarded, insertAll } from './sent-store-calls.js';
-import type { IntentRequest, SentStore, TextRecord } from './sent-store-contract.js';
+import type { IntentRequest, PhoneRelease, SentStore, TextRecord } from './sent-store-contract.js';
 
 // The contract lives in sent-store-contract.ts; importers keep importing it from here.
-export type { IntentRequest, RecordedIntents, SentStore, TextRecord, TextState } from './sent-store-contract.js';
+export type { IntentRequest, PhoneRelease, RecordedIntents, SentStore, TextRecord, TextState } from './sent-store-contract.js';
 
 interface IntentDoc {
   _id: string;
@@ -81,11 +81,16 @@ export async function openSentStore(db: Db): Promise<SentStore> {
    * For each text whose intent is still ours (provider and stamp), `change` it and free its
    * phone; one taken over meanwhile is left alone, and so is its phone: it is theirs now.
    */
-  function releaseOurs(what: string, list: { leadId: string; phone: string; provider: string; intentAt: number }[], change: (mine: Pick<IntentDoc, '_id' | 'state' | 'provider' | 'intentAt'>) => Promise<boolean>): Promise<void> {
+  function releaseOurs(
+    what: string,
+    list: { leadId: string; phone: string; provider: string; intentAt: number }[],
+    change: (mine: Pick<IntentDoc, '_id' | 'state' | 'provider' | 'intentAt'>) => Promise<boolean>,
+    release: PhoneRelease = (free) => free(),
+  ): Promise<void> {
     return guarded(what, async () => {
       await each(list, async (t) => {
         if (!(await call(what, () => change({ _id: t.leadId, state: 'sending', provider: t.provider, intentAt: t.intentAt })))) return;
-        await call('phone release', () => phones.deleteOne({ _id: t.phone, leadId: t.leadId }));
+        await release(() => call('phone release', () => phones.deleteOne({ _id: t.phone, leadId: t.leadId })));
       });
     });
   }
@@ -165,9 +170,9 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         await insertAll(sent, list.length, (i) => ({ _id: list[i]!.leadId, phone: list[i]!.phone, provider: list[i]!.provider, providerMessageId: list[i]!.providerMessageId, sentAt: list[i]!.sentAt }));
       }),
 
-    markFailed: (list) => releaseOurs('failed', list, async (mine) => (await intents.updateOne(mine, { $set: { state: 'failed' } })).modifiedCount > 0),
+    markFailed: (list, release) => releaseOurs('failed', list, async (mine) => (await intents.updateOne(mine, { $set: { state: 'failed' } })).modifiedCount > 0, release),
 
-    withdraw: (list) => releaseOurs('withdraw', list, async (mine) => (await intents.deleteOne(mine)).deletedCount > 0),
+    withdraw: (list, release) => releaseOurs('withdraw', list, async (mine) => (await intents.deleteOne(mine)).deletedCount > 0, release),
 
     byProviderMessageId: (provider, providerMessageId) =>
       guarded('read', async () => {

@@ -16,18 +16,19 @@
  * A job told that it no longer matters (its group is rebalancing: every partition of the group
  * waits for it) lets go of its batch at once and starts no more calls; in the background the calls
  * in flight finish, what was sent is recorded as sent and what was not is withdrawn (the next
- * owner sends it at once, or, finding its intent still there, waits and asks the provider).
+ * owner sends it at once, or, finding its intent still there, waits and asks the provider). Its
+ * phones stay claimed by their leads: the next owner may be texting them by then.
  */
 import pLimit from 'p-limit';
 import { Abandoned, RetriableError } from '../../errors.js';
 import { deliveryKey, marketOf, type LeadEvent } from '../../lead.js';
-import { letGoWhenAbandoned, type DeliveryOutcome, type DeliverySignal, type Sink } from '../sink.js';
+import { letGoWhenAbandoned, type BatchHold, type DeliveryOutcome, type DeliverySignal, type Sink } from '../sink.js';
 import { metrics } from '../../metrics.js';
 import type { SmsAdapter, SmsSendResult } from './adapters/adapter.js';
 import type { ProviderCircuit } from './breaker.js';
 import { checkQuietHours, type QuietWindows } from './quiet-hours.js';
 import { STALE } from './rate-limit.js';
-import type { SentStore } from './sent-store.js';
+import type { PhoneRelease, SentStore } from './sent-store.js';
 import { SentHere } from './sent-here.js';
 import { createRedeliveryResolver, masked } from './redelivery.js';
 
@@ -115,9 +116,12 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     return fallback ? { status: 'fallback', error, next: fallback } : { status: 'retry', error };
   }
 
-  async function deliverBatch(leads: LeadEvent[], signal?: DeliverySignal): Promise<DeliveryOutcome[]> {
+  async function deliverBatch(leads: LeadEvent[], signal: DeliverySignal | undefined, hold: BatchHold): Promise<DeliveryOutcome[]> {
     if (!opts.optOuts.readable()) throw new RetriableError('opt-out list not readable: no texting until it is');
     const abandoned = () => signal?.abandoned() ?? false;
+    // A phone is freed only while this job still owns its leads, and the job is not let go
+    // meanwhile (PhoneRelease in src/sinks/sms/sent-store-contract.ts).
+    const release: PhoneRelease = (free) => (abandoned() ? Promise.resolve() : hold(free));
     const now = opts.now();
     const outcomes: (DeliveryOutcome | undefined)[] = new Array(leads.length);
     const candidates: Candidate[] = [];
@@ -217,7 +221,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
           if (!k) return undefined;
           return lookups(async () => {
             if (abandoned()) return; // its outcome no longer matters: the job throws below
-            const { outcome, lookedUp: asked } = await resolveRedelivery(c.lead, c.to, k, now);
+            const { outcome, lookedUp: asked } = await resolveRedelivery(c.lead, c.to, k, now, release);
             if (asked) lookedUp++;
             outcomes[c.i] = outcome;
           });
@@ -300,7 +304,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     // store calls to take over (chaos: eurosms jobs of 54-100 fallbacks spent 8.6 s on intents).
     const failed = results.filter(({ result }) => !result.ok && !result.uncertain && !result.stale);
     const unsent = results.filter((r) => r.unsent);
-    await opts.sent.withdraw([...failed, ...unsent].map(({ c, intentAt }) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, intentAt })));
+    await opts.sent.withdraw([...failed, ...unsent].map(({ c, intentAt }) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, intentAt })), release);
     report(opts.now());
     // What was sent is recorded above; now the job fails as a whole (retried: the sent ones are
     // answered as redeliveries).
@@ -315,7 +319,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
 
   return {
     kind: 'sms',
-    deliver: (leads, signal) => letGoWhenAbandoned(deliverBatch(leads, signal), signal, (err) => opts.onLate?.(err)),
+    deliver: (leads, signal) => letGoWhenAbandoned(signal, (err) => opts.onLate?.(err), (hold) => deliverBatch(leads, signal, hold)),
     close: () => opts.adapter.close(),
   };
 }
