@@ -19,7 +19,7 @@ import type { OptOutRecord } from './sinks/sms/optouts.js';
 import type { SmsReplyRecord } from './sinks/sms/webhook-handlers.js';
 import type { StageDeps } from './stages/context.js';
 import { metrics, metricsText } from './metrics.js';
-import { STAGE_STARTERS } from './stages/registry.js';
+import { STAGE_RESOURCES, STAGE_STARTERS } from './stages/registry.js';
 import { buildTopology, leadTopics, ROLES, stagesForRole, type Role, type StageKind, type StageSpec } from './topology.js';
 
 export interface RunningRoles {
@@ -82,6 +82,9 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   const producer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => createDurableProducer(kafka, limits, log, env.PRODUCER_LANES));
   const deps: StageDeps = { config, topology, kafka, producer, encoder, leadCodec, limits, log, now, onCrash: opts.onCrash };
   const resources = createResources({ config, topology, kafka, log, now, eventsCodec, optOutCodec });
+  // Opened now, alongside the predecessor's removal; a failure is reported by the stage's own
+  // start below, which asks for the same resource.
+  for (const spec of specs) void STAGE_RESOURCES[spec.kind]?.(spec, resources).catch(() => undefined);
 
   // Every group's lag, from every process: a group with no process left still shows.
   const lag = startLagMonitor(admin, topology.stages.flatMap((s) => (s.group ? [{ group: s.group, topics: s.inputs }] : [])), env.LAG_MONITOR_EVERY_MS);
