@@ -11,6 +11,7 @@ import { letGoWhenAbandoned } from '../../src/sinks/sink.js';
 import { createSmsSink } from '../../src/sinks/sms/sms-sink.js';
 import { ProviderCircuit } from '../../src/sinks/sms/breaker.js';
 import type { SmsAdapter } from '../../src/sinks/sms/adapters/adapter.js';
+import type { SentStore } from '../../src/sinks/sms/sent-store.js';
 import { createDistributionSink } from '../../src/sinks/primary/distribution-sink.js';
 import type { BuyerClient } from '../../src/sinks/primary/buyer-client.js';
 import { distributionSchema } from '../../src/distribution/buyer-schema.js';
@@ -32,6 +33,34 @@ async function eventually(what: string, ok: () => boolean, ms = 3000): Promise<v
     if (Date.now() > until) assert.fail(`not within ${ms} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A provider that takes every text and records whom it texted. */
+function recordingProvider() {
+  const calls: string[] = [];
+  const adapter: SmsAdapter = {
+    kind: 'twilio',
+    send: async (m) => (calls.push(m.to), { ok: true, providerMessageId: `SM-${calls.length}` }),
+    lookup: async () => ({ found: false }),
+    close: async () => {},
+  };
+  return { adapter, calls };
+}
+
+/** An SMS sink for one provider, open at every hour, over the given store. */
+function smsSink(adapter: SmsAdapter, sent: SentStore) {
+  return createSmsSink({
+    provider: 'twilio',
+    adapter,
+    adapterFor: () => adapter,
+    compose: () => 'hello',
+    optOuts: { isOptedOut: () => false, readable: () => true },
+    sent,
+    circuit: new ProviderCircuit(100, 1000, Date.now),
+    quietHours: { US: { start: '00:00', end: '24:00' }, UK: { start: '00:00', end: '24:00' } } as never,
+    dedupWindowMs: 86_400_000,
+    now: Date.now,
+  });
 }
 
 test('letGoWhenAbandoned: the answer when not abandoned, Abandoned at once when it is, never while held, a late failure reported', async () => {
@@ -68,13 +97,7 @@ test('letGoWhenAbandoned: the answer when not abandoned, Abandoned at once when 
 });
 
 test('SMS: a job abandoned while its store is slow lets go at once; its intents are withdrawn behind it, and the next owner texts each person once', async () => {
-  const calls: string[] = [];
-  const adapter: SmsAdapter = {
-    kind: 'twilio',
-    send: async (m) => (calls.push(m.to), { ok: true, providerMessageId: `SM-${calls.length}` }),
-    lookup: async () => ({ found: false }),
-    close: async () => {},
-  };
+  const { adapter, calls } = recordingProvider();
   const store = memorySentStore();
   const slowStore = gate();
   let slow = true;
@@ -84,19 +107,7 @@ test('SMS: a job abandoned while its store is slow lets go at once; its intents 
     recordIntents: async (...args: Parameters<typeof store.store.recordIntents>) => (slow && (await slowStore.opened), store.store.recordIntents(...args)),
     withdraw: async (...args: Parameters<typeof store.store.withdraw>) => (await store.store.withdraw(...args), (withdrawn = true)) && undefined,
   };
-  const make = () =>
-    createSmsSink({
-      provider: 'twilio',
-      adapter,
-      adapterFor: () => adapter,
-      compose: () => 'hello',
-      optOuts: { isOptedOut: () => false, readable: () => true },
-      sent,
-      circuit: new ProviderCircuit(100, 1000, Date.now),
-      quietHours: { US: { start: '00:00', end: '24:00' }, UK: { start: '00:00', end: '24:00' } } as never,
-      dedupWindowMs: 86_400_000,
-      now: Date.now,
-    });
+  const make = () => smsSink(adapter, sent);
   let n = 0;
   const leads: LeadEvent[] = [1, 2, 3].map(() =>
     leadEvent({
@@ -128,27 +139,9 @@ test('SMS: a job abandoned while its store is slow lets go at once; its intents 
 });
 
 test('SMS: the phone of a job let go stays its lead\'s while the next owner texts that lead, so a second lead for the same person is not texted', async () => {
-  const calls: string[] = [];
-  const adapter: SmsAdapter = {
-    kind: 'twilio',
-    send: async (m) => (calls.push(m.to), { ok: true, providerMessageId: `SM-${calls.length}` }),
-    lookup: async () => ({ found: false }),
-    close: async () => {},
-  };
+  const { adapter, calls } = recordingProvider();
   const store = memorySentStore();
-  const sinkOver = (sent: typeof store.store) =>
-    createSmsSink({
-      provider: 'twilio',
-      adapter,
-      adapterFor: () => adapter,
-      compose: () => 'hello',
-      optOuts: { isOptedOut: () => false, readable: () => true },
-      sent,
-      circuit: new ProviderCircuit(100, 1000, Date.now),
-      quietHours: { US: { start: '00:00', end: '24:00' }, UK: { start: '00:00', end: '24:00' } } as never,
-      dedupWindowMs: 86_400_000,
-      now: Date.now,
-    });
+  const sinkOver = (sent: SentStore) => smsSink(adapter, sent);
   const person = '+14155550299';
   const [a, b] = ['lead-person-a', 'lead-person-b'].map((leadId) =>
     leadEvent({ leadId, enrichment: enrichment({ phone: { e164: person, type: 'MOBILE', valid: true, country: 'US', reason: null } }), delivery: { destination: 'sms:twilio', rule: 'us', attempt: 0, firstAttemptAt: 0, nextAttemptAt: null, lastError: null, fallbacks: [] } }),
