@@ -21,12 +21,13 @@
  */
 import pLimit from 'p-limit';
 import { Abandoned, RetriableError } from '../../errors.js';
-import { deliveryKey, marketOf, type LeadEvent } from '../../lead.js';
+import { deliveryKey, type LeadEvent } from '../../lead.js';
 import { letGoWhenAbandoned, type BatchHold, type DeliveryOutcome, type DeliverySignal, type Sink } from '../sink.js';
 import { metrics } from '../../metrics.js';
 import type { SmsAdapter, SmsSendResult } from './adapters/adapter.js';
 import type { ProviderCircuit } from './breaker.js';
-import { checkQuietHours, type QuietWindows } from './quiet-hours.js';
+import type { QuietWindows } from './quiet-hours.js';
+import { admitThroughCircuit, oncePerPerson, screenLeads, triedBefore, type Candidate } from './screen.js';
 import { STALE } from './rate-limit.js';
 import type { PhoneRelease, SentStore } from './sent-store.js';
 import { SentHere } from './sent-here.js';
@@ -74,12 +75,6 @@ export interface SlowSmsJob {
 /** A job slower than this holds its partitions' texts that long: worth a log line. */
 const SLOW_JOB_MS = 5000;
 
-interface Candidate {
-  i: number;
-  lead: LeadEvent;
-  to: string;
-}
-
 /** One text's call and the intent stamp its send window and any later "failed" mark belong to. */
 interface Sent {
   c: Candidate;
@@ -87,9 +82,6 @@ interface Sent {
   intentAt: number;
   unsent?: true;
 }
-
-/** Whether this lead was tried before (a fallback, a retry): its text has an intent already. */
-const triedBefore = (lead: LeadEvent): boolean => !!lead.delivery && (lead.delivery.attempt > 0 || lead.delivery.lastError !== null);
 
 /**
  * The other half of the in-flight rule (IN_FLIGHT_MS in src/sinks/sms/redelivery.ts: another
@@ -124,60 +116,12 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     const release: PhoneRelease = (free) => (abandoned() ? Promise.resolve() : hold(free));
     const now = opts.now();
     const outcomes: (DeliveryOutcome | undefined)[] = new Array(leads.length);
-    const candidates: Candidate[] = [];
-    leads.forEach((lead, i) => {
-      const to = lead.enrichment?.phone.e164 ?? null;
-      if (!to) return void (outcomes[i] = { status: 'dead', reason: 'no E.164 phone to text' });
-      const eligible = opts.eligible?.(lead) ?? { allowed: true };
-      if (!eligible.allowed) return void (outcomes[i] = { status: 'skipped', as: 'suppressed', reason: eligible.reason });
-      if (opts.optOuts.isOptedOut(to)) return void (outcomes[i] = { status: 'skipped', as: 'suppressed', reason: `${masked(to)} opted out` });
-      const quiet = checkQuietHours({ now: new Date(now), zone: lead.enrichment?.timezone.zone ?? null, market: marketOf(lead), windows: opts.quietHours });
-      if (!quiet.allowed) return void (outcomes[i] = { status: 'defer', until: quiet.releaseAt.getTime(), reason: quiet.reason });
-      // A redelivery of a text this process sent: the store would answer the same, slowly.
-      const known = sentHere.get(lead.leadId);
-      if (known) return void (outcomes[i] = { status: 'delivered', detail: `already texted by ${known.provider} (message ${known.providerMessageId})` });
-      candidates.push({ i, lead, to });
-    });
-
+    const screened = screenLeads(leads, opts, sentHere, now, outcomes);
     // Every lead answered already (suppressed, deferred, texted here before): no store call.
+    if (screened.length === 0) return outcomes.map((o) => o!);
+    const candidates = admitThroughCircuit(screened, opts.circuit, opts.provider, outcomes);
     if (candidates.length === 0) return outcomes.map((o) => o!);
-    // An open circuit sends every text on; a half-open one lets one through as its trial, a new
-    // text if there is one (one tried before is likelier to end without asking the provider, a
-    // redelivery resolved by lookup, and a trial without an answer waits another reset time).
-    const admitted = opts.circuit.admit();
-    if (admitted === 'one') {
-      const trial = Math.max(0, candidates.findIndex((c) => !triedBefore(c.lead)));
-      candidates.unshift(...candidates.splice(trial, 1));
-    }
-    const skipped = admitted === 'all' ? [] : admitted === 'one' ? candidates.splice(1) : candidates.splice(0);
-    const circuitOpen = `${opts.provider}: circuit open (provider keeps failing)`;
-    for (const c of skipped) {
-      const fallback = c.lead.delivery?.fallbacks[0];
-      outcomes[c.i] = fallback ? { status: 'fallback', error: circuitOpen, next: fallback } : { status: 'retry', error: circuitOpen };
-    }
-    if (candidates.length === 0) return outcomes.map((o) => o!);
-
-    // One person, one text per window: within this batch first (batch order decides which of two
-    // leads for one person goes first), then against every process.
-    const firstInBatch = new Map<string, string>();
-    const leadsInBatch = new Set<string>();
-    const unique = candidates.filter((c) => {
-      // The same lead twice in one job (an upstream stage redelivered it after a crash): one copy
-      // is handled. Two copies taking over one failed intent together both "won" on FerretDB and
-      // both were sent (chaos: 10 people texted twice); the first copy carries the lead on.
-      if (leadsInBatch.has(c.lead.leadId)) {
-        outcomes[c.i] = { status: 'skipped', as: 'duplicate', reason: 'the same lead twice in one batch (redelivered upstream): handled once' };
-        return false;
-      }
-      leadsInBatch.add(c.lead.leadId);
-      const earlier = firstInBatch.get(c.to);
-      if (earlier) {
-        outcomes[c.i] = { status: 'skipped', as: 'duplicate', reason: `duplicate of lead ${earlier}: phone texted within the dedup window` };
-        return false;
-      }
-      firstInBatch.set(c.to, c.lead.leadId);
-      return true;
-    });
+    const unique = oncePerPerson(candidates, outcomes);
     if (abandoned()) throw new Abandoned('before any phone was claimed');
     const started = opts.now();
     let lookedUp = 0;
