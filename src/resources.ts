@@ -93,8 +93,6 @@ export function createResources(opts: { config: Config; topology: Topology; kafk
       // (no premium-rate, toll-free or foreign numbers); the reason lands in history as suppressed.
       eligible: smsEligibility,
       onSlowJob: (job) => opts.log.warn(job, 'slow SMS job: its partitions waited this long (milliseconds per phase)'),
-      // Name and code only: a store's duplicate-key message quotes the phone number.
-      onLate: (err) => opts.log.warn({ err: (err as Error)?.name, code: (err as { code?: unknown })?.code }, 'an abandoned SMS job failed to record its texts in the background; their next owner asks the provider'),
     });
   });
   async function build(spec: StageSpec): Promise<Sink> {

@@ -5,7 +5,6 @@
  * leads.backup records and leads.dlq records (src/sinks/outcomes.ts).
  */
 import type { DistributionOutcome } from '../distribution/outcome.js';
-import { Abandoned } from '../errors.js';
 import type { LeadEvent } from '../lead.js';
 
 export type DeliveryOutcome =
@@ -32,63 +31,11 @@ export interface Sink {
   /**
    * One outcome per lead, in the same order. Must not throw for a destination's fault. A sink
    * whose batch can take long (SMS: paced sends, lookups; buyers: passes) checks
-   * `signal.abandoned()` before each call and, once true, starts no new work; it lets go of the
-   * batch at once (letGoWhenAbandoned below) and records what it did in the background.
+   * `signal.abandoned()` before each call and, once true, starts no new work, records what it did,
+   * and throws Abandoned (src/errors.ts).
    */
   deliver(leads: LeadEvent[], signal?: DeliverySignal): Promise<DeliveryOutcome[]>;
   close(): Promise<void>;
-}
-
-/** How often a running delivery looks whether its batch was abandoned. */
-const ABANDON_POLL_MS = 100;
-
-/** Runs `op` while the batch cannot be let go: for what another owner must not see half done. */
-export type BatchHold = <R>(op: () => Promise<R>) => Promise<R>;
-
-/**
- * The batch is let go as soon as it is abandoned: the caller gets Abandoned at once, and `work`
- * goes on in the background with what it had started (calls in flight, recording what was sent,
- * withdrawing what was not); `onLate` hears of its failure. Why: an eager rebalance waits for
- * every member's batch in hand, and an abandoned SMS job still spent up to 9 s on its store
- * bookkeeping while every partition of its provider's group stood still (chaos at 6a686f7:
- * Twilio 36.8 s without a text). Safe because nothing new is started once abandoned (each sink
- * checks the signal before every call), and what is left is what a crash at that moment would
- * have left: the next owner finds the intent in flight and waits, or asks the provider, before
- * sending; a buyer sees the same Idempotency-Key. What must not overlap with the next owner's
- * work runs under `hold` (freeing an SMS phone claim), and the batch is let go only after it.
- */
-export function letGoWhenAbandoned<T>(signal: DeliverySignal | undefined, onLate: (err: unknown) => void, work: (hold: BatchHold) => Promise<T>): Promise<T> {
-  let held = 0;
-  const hold: BatchHold = async (op) => {
-    held++;
-    try {
-      return await op();
-    } finally {
-      held--;
-    }
-  };
-  const running = work(hold);
-  if (!signal) return running;
-  return new Promise<T>((resolve, reject) => {
-    let letGo = false;
-    const watch = setInterval(() => {
-      if (!signal.abandoned() || held > 0) return;
-      letGo = true;
-      clearInterval(watch);
-      reject(new Abandoned('batch let go; what it started finishes in the background'));
-    }, ABANDON_POLL_MS);
-    running.then(
-      (value) => {
-        clearInterval(watch);
-        if (!letGo) resolve(value);
-      },
-      (err: unknown) => {
-        clearInterval(watch);
-        if (!letGo) reject(err);
-        else if (!(err instanceof Abandoned)) onLate(err);
-      },
-    );
-  });
 }
 
 /** Classifies an HTTP status the way every webhook-like destination should be treated. */

@@ -204,8 +204,6 @@ test('a job told it no longer matters (rebalance) sends nothing more, records wh
   const { sink: s } = sink(adapter, store);
   const leads = [lead(), lead(), lead()];
   await assert.rejects(s.deliver(leads, { abandoned: () => rebalancing }), Abandoned);
-  // The batch may be let go before its bookkeeping is done (src/sinks/sink.ts): wait for it.
-  for (const until = Date.now() + 3000; store.intents.size > 1 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
   assert.equal(calls.length, 1, 'the texts still waiting for their slot were not sent');
   assert.equal(store.sent.size, 1, 'the one sent is recorded as sent');
   // The two never called are withdrawn: the next owner records them as new texts, not as failed

@@ -26,7 +26,7 @@ import { needsPlan, singleBuyerGroup, type BuyerNote, type DistributionOutcome }
 import { interpretResponse, interpretTransportError, type ReplyVerdict } from '../../distribution/response.js';
 import { deliveryKey, type LeadEvent } from '../../lead.js';
 import { Abandoned } from '../../errors.js';
-import { letGoWhenAbandoned, type DeliveryOutcome, type DeliverySignal, type Sink } from '../sink.js';
+import type { DeliveryOutcome, DeliverySignal, Sink } from '../sink.js';
 import { collectBids } from './auction.js';
 import { createBuyerClient, type BuyerClient } from './buyer-client.js';
 import type { CapStore } from './cap-store.js';
@@ -74,9 +74,10 @@ export function createDistributionSink(opts: DistributionSinkOptions): Sink {
 
   async function offer(name: string, buyer: DistributionBuyer, lead: LeadEvent, abandoned: () => boolean): Promise<ReplyVerdict> {
     return limiter(name, buyer.concurrency)(async () => {
-      // Waiting for a connection slot can take seconds in a backlog: a batch let go meanwhile
-      // (its partitions moved) sends nothing more; its next owner offers the lead again.
-      if (abandoned()) throw new Abandoned(`lead not offered to ${name}: its batch was let go`);
+      // Waiting for a connection slot can take seconds in a backlog: a batch abandoned meanwhile
+      // (its partitions are moving) sends nothing more, so the job ends and the rebalance and the
+      // pipeline's bound are not held by it; its next owner offers the lead again.
+      if (abandoned()) throw new Abandoned(`lead not offered to ${name}: its batch was abandoned`);
       const reply = await client.post(buyer, deliveryKey(lead.leadId, `primary:${name}`), JSON.stringify(buyerPayload(lead)));
       if (!reply.ok) return interpretTransportError(reply.kind === 'timeout' ? 'timeout' : 'network', reply.detail);
       // Credentials being rotated at the buyer's end: worth another try, as it always was.
@@ -95,7 +96,7 @@ export function createDistributionSink(opts: DistributionSinkOptions): Sink {
     return { lead, dead: `no buyer or buyer group "${d.name}" in primary (removed from config?)` };
   }
 
-  async function deliverBatch(leads: LeadEvent[], signal?: DeliverySignal): Promise<DeliveryOutcome[]> {
+  async function deliver(leads: LeadEvent[], signal?: DeliverySignal): Promise<DeliveryOutcome[]> {
     const abandoned = () => signal?.abandoned() ?? false;
     const started = Date.now();
     const stores = await opts.stores();
@@ -175,17 +176,5 @@ export function createDistributionSink(opts: DistributionSinkOptions): Sink {
     return results.map((r): DeliveryOutcome => ('outcome' in r ? (r.outcome satisfies DistributionOutcome) : r));
   }
 
-  return {
-    kind: 'primary',
-    // Let go at once when abandoned: a pass of 100 leads waits seconds for a buyer's connection
-    // slots, and meanwhile the pipeline counts its leads against the stage's bound, so the new
-    // assignment's leads waited behind the old one's (src/sinks/sink.ts).
-    deliver: (leads, signal) =>
-      letGoWhenAbandoned(
-        signal,
-        (err) => opts.log.warn({ err: (err as Error)?.name }, 'a buyer batch let go failed while finishing in the background; its next owner offers its leads again'),
-        () => deliverBatch(leads, signal),
-      ),
-    close: () => client.close(),
-  };
+  return { kind: 'primary', deliver, close: () => client.close() };
 }

@@ -20,7 +20,6 @@ export interface SmsSinkDeps {
   publicBaseUrl?: string | undefined;
   eligible?(lead: LeadEvent): { allowed: true } | { allowed: false; reason: string };
   onSlowJob?(report: SlowSmsJob): void;
-  onLate?(err: unknown): void;
 }
 
 export function buildSmsSinks(providers: Record<string, SmsProviderConfig>, deps: SmsSinkDeps): Map<string, Sink> {
@@ -51,7 +50,6 @@ export function buildSmsSinks(providers: Record<string, SmsProviderConfig>, deps
         dedupWindowMs: deps.policy.dedupWindowMs,
         now: deps.now,
         ...(deps.onSlowJob ? { onSlowJob: deps.onSlowJob } : {}),
-        ...(deps.onLate ? { onLate: deps.onLate } : {}),
         ...(deps.publicBaseUrl ? { statusCallbackUrl: `${deps.publicBaseUrl}/v1/webhooks/sms/${provider}/status` } : {}),
       }),
     );

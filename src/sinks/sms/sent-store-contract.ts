@@ -73,10 +73,11 @@ export interface SentStore {
 
 /**
  * How markFailed and withdraw free a phone's claim once its text is certainly not sent: the
- * caller runs `free` (default), or answers without it. The SMS sink skips it once its batch was
- * abandoned and holds the batch while it runs (src/sinks/sink.ts): freed while another owner
- * handles the same lead, the phone went to a second lead after the first had been texted by that
- * owner (chaos: 6 people texted twice). Kept, the claim still belongs to the lead, whose next
+ * caller runs `free` (default), or answers without it. The SMS sink skips it once its batch is
+ * abandoned: another owner may be handling the same lead by then (a crashed consumer's job still
+ * runs while its restart works the same partitions), and a phone freed after that owner texted
+ * the lead went to the person's second lead (chaos at 3b828c8, where abandoned jobs finished in
+ * the background: 6 people texted twice). Kept, the claim still belongs to the lead, whose next
  * pass uses it as its own.
  */
 export type PhoneRelease = (free: () => Promise<unknown>) => Promise<unknown>;

@@ -14,15 +14,14 @@
  *      failure may fall back to the next provider; an uncertain one (the provider may have it)
  *      waits for a lookup on the next attempt instead.
  * A job told that it no longer matters (its group is rebalancing: every partition of the group
- * waits for it) lets go of its batch at once and starts no more calls; in the background the calls
- * in flight finish, what was sent is recorded as sent and what was not is withdrawn (the next
- * owner sends it at once, or, finding its intent still there, waits and asks the provider). Its
- * phones stay claimed by their leads: the next owner may be texting them by then.
+ * waits for it) stops starting calls: what was sent is recorded as sent, what was not is withdrawn
+ * (the next owner sends it at once, no lookup needed), and it throws Abandoned. Its phones stay
+ * claimed by their leads: after a consumer crash the next owner may be texting them already.
  */
 import pLimit from 'p-limit';
 import { Abandoned, RetriableError } from '../../errors.js';
 import { deliveryKey, type LeadEvent } from '../../lead.js';
-import { letGoWhenAbandoned, type BatchHold, type DeliveryOutcome, type DeliverySignal, type Sink } from '../sink.js';
+import type { DeliveryOutcome, DeliverySignal, Sink } from '../sink.js';
 import { metrics } from '../../metrics.js';
 import type { SmsAdapter, SmsSendResult } from './adapters/adapter.js';
 import type { ProviderCircuit } from './breaker.js';
@@ -54,8 +53,6 @@ export interface SmsSinkOptions {
   sentHere?: SentHere;
   /** Told about a job slower than SLOW_JOB_MS, with where its time went (why SMS stood still). */
   onSlowJob?(report: SlowSmsJob): void;
-  /** Told when an abandoned job, finishing in the background, failed to record its texts. */
-  onLate?(err: unknown): void;
 }
 
 /** Where a slow job's time went: counts and milliseconds per phase. */
@@ -108,12 +105,12 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     return fallback ? { status: 'fallback', error, next: fallback } : { status: 'retry', error };
   }
 
-  async function deliverBatch(leads: LeadEvent[], signal: DeliverySignal | undefined, hold: BatchHold): Promise<DeliveryOutcome[]> {
+  async function deliver(leads: LeadEvent[], signal?: DeliverySignal): Promise<DeliveryOutcome[]> {
     if (!opts.optOuts.readable()) throw new RetriableError('opt-out list not readable: no texting until it is');
     const abandoned = () => signal?.abandoned() ?? false;
-    // A phone is freed only while this job still owns its leads, and the job is not let go
-    // meanwhile (PhoneRelease in src/sinks/sms/sent-store-contract.ts).
-    const release: PhoneRelease = (free) => (abandoned() ? Promise.resolve() : hold(free));
+    // A phone is freed only while this job still owns its leads (PhoneRelease in
+    // src/sinks/sms/sent-store-contract.ts): once abandoned, another owner may be texting them.
+    const release: PhoneRelease = (free) => (abandoned() ? Promise.resolve() : free());
     const now = opts.now();
     const outcomes: (DeliveryOutcome | undefined)[] = new Array(leads.length);
     const screened = screenLeads(leads, opts, sentHere, now, outcomes);
@@ -261,9 +258,5 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     return outcomes.map((o) => o ?? { status: 'retry', error: 'no outcome' });
   }
 
-  return {
-    kind: 'sms',
-    deliver: (leads, signal) => letGoWhenAbandoned(signal, (err) => opts.onLate?.(err), (hold) => deliverBatch(leads, signal, hold)),
-    close: () => opts.adapter.close(),
-  };
+  return { kind: 'sms', deliver, close: () => opts.adapter.close() };
 }
