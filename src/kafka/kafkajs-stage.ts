@@ -14,54 +14,19 @@
  *     (src/kafka/predecessor.ts), or the rebalance would wait out its session timeout.
  *   - KafkaJS keeps asking a coordinator that moved or died: the stage makes it rejoin instead.
  */
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import type { Logger } from 'pino';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { messageOf } from '../errors.js';
 import { metrics } from '../metrics.js';
-import { createBatchStep, type BatchStep, type RecordProducer, type StageLogic } from './batch-step.js';
+import { createBatchStep, type BatchStep } from './batch-step.js';
 import { createLiveness, isCoordinatorUnreachable, isWrongCoordinator } from './liveness.js';
 import { createPipeline } from './pipeline.js';
 import { feedPipeline } from './pipeline-intake.js';
 import { createCommitCoalescer } from './commit-coalescer.js';
 import { retireCrashedMember } from './predecessor.js';
 import { createGroupMembership } from './group-membership.js';
-import { createStageConsumer, rebalanceTimeoutMs, type StageConsumerOptions } from './kafkajs-consumer.js';
-import type { Encoder } from './codec.js';
+import { createStageConsumer, rebalanceTimeoutMs } from './kafkajs-consumer.js';
+import type { KafkaStageOptions } from './kafkajs-stage-options.js';
 import type { RunningStage } from './running-stage.js';
-import type { ProduceLimits } from './produce-limits.js';
-
-export interface KafkaStageOptions<T> extends StageConsumerOptions {
-  name: string;
-  topics: string[];
-  kafka: Kafka;
-  producer: RecordProducer;
-  encoder: Encoder;
-  limits: ProduceLimits;
-  logic: StageLogic<T>;
-  log: Logger;
-  poisonTopic: string;
-  partitionsConsumedConcurrently: number;
-  /** Pause fetching while this many records are unfinished (deferred, or in flight when pipelined). */
-  maxPending?: number;
-  /**
-   * Work on batches in the background and keep fetching (src/kafka/pipeline.ts): for deliver
-   * stages, whose batches wait on destinations. Needs maxPending, the bound on work in flight.
-   */
-  pipelined?: boolean;
-  /** Records worked and committed at a time within a fetched batch (src/kafka/batch-step.ts). */
-  jobSize?: number;
-  /** Batch path: commits gathered and sent at most this often (0: every batch's at once). */
-  commitIntervalMs?: number;
-  /** After a rebalance: deferred work for lost partitions will be redone by their new owner. */
-  onRebalance?(): void;
-  /** The consumer stopped for good; the process should stop and be restarted. */
-  onCrash(err: Error): void;
-  /** For tests: when the consumer's last sign of life may be before it counts as stalled. */
-  stallAfterMs?: number;
-  /** Out of its consumer group, or with no fetch or heartbeat, this long counts as a crash (default: 4 session timeouts, at least 2 min). */
-  outOfGroupCrashMs?: number;
-  now?: () => number;
-}
 
 export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<RunningStage & { step: BatchStep<T> }> {
   const log = opts.log.child({ stage: opts.name });
