@@ -24,10 +24,6 @@ import { OffsetLedger } from './offset-ledger.js';
 import { chunkRecords, fitsAlone, type EncodedRecord, type ProduceLimits } from './produce-limits.js';
 import { RecordTooLargeError, type Consumed, type Output, type RawRecord, type RecordProducer, type RecordResult, type StageContext, type StageLogic } from './stage-contract.js';
 
-// The contract lives in stage-contract.ts; the batch step's tests and adapter take it from here too.
-export { RecordTooLargeError };
-export type { Consumed, Output, RawRecord, RecordProducer, RecordResult, StageContext, StageLogic };
-
 export interface BatchControl {
   heartbeat(): Promise<void>;
   /** The partition was taken away while we worked. */

@@ -25,7 +25,8 @@
  * a fetch brings 1-2 leads per partition (5,000/min: a third fewer buyer jobs and bulk requests).
  */
 import { Abandoned } from './backoff.js';
-import type { BatchStep, RawRecord } from './batch-step.js';
+import type { BatchStep } from './batch-step.js';
+import type { RawRecord } from './stage-contract.js';
 import { metrics } from '../metrics.js';
 
 export interface PipelineOptions {

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { createBatchStep, RecordTooLargeError, type BatchControl, type Consumed, type Output, type RawRecord, type RecordResult, type StageLogic } from '../../src/kafka/batch-step.js';
+import { createBatchStep, type BatchControl } from '../../src/kafka/batch-step.js';
+import { RecordTooLargeError, type Consumed, type Output, type RawRecord, type RecordResult, type StageLogic } from '../../src/kafka/stage-contract.js';
 import { SchemaError, type Encoder } from '../../src/kafka/codec.js';
 import { Abandoned, PoisonMessageError, RetriableError } from '../../src/errors.js';
 import { fixedLimits, type EncodedRecord } from '../../src/kafka/produce-limits.js';

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { createBatchStep, type Consumed, type RawRecord, type RecordResult, type StageLogic } from '../../src/kafka/batch-step.js';
+import { createBatchStep } from '../../src/kafka/batch-step.js';
+import type { Consumed, RawRecord, RecordResult, StageLogic } from '../../src/kafka/stage-contract.js';
 import { createPipeline } from '../../src/kafka/pipeline.js';
 import { RetriableError } from '../../src/errors.js';
 import { fixedLimits, type EncodedRecord } from '../../src/kafka/produce-limits.js';
