@@ -31,7 +31,8 @@ import { createKafka } from '../src/kafka/client.js';
 import { readRange } from '../src/kafka/topic-reader.js';
 import { openHistoryStore, type StoredEvent } from '../src/history/store.js';
 import type { LeadEvent } from '../src/lead.js';
-import { buildTopology, leadTopics } from '../src/topology.js';
+import { createEvictor } from '../src/ops/evict.js';
+import { buildTopology, leadTopics, type Role } from '../src/topology.js';
 import { DEV_VENDOR_KEYS } from '../src/security/dev-credentials.js';
 import { buyerDeliveries, checkHistory, indexedIds, ledger, lostCount, stalls, textedPhones, type DeadLetter } from './chaos/check.js';
 import { runFaults, type FaultRecord } from './chaos/faults.js';
@@ -111,17 +112,31 @@ const log = createLogger('warn', 'chaos');
 // vendor goes through what a load balancer does (the next process when one does not answer), so
 // a killed ingest is what it is in production, one of several, not the only door.
 const ingestPorts = [1, 2].map((i) => 3850 + i * 50 + (run % 50));
-const layout: { name: string; roles: string[]; port?: number }[] = [
-  ...ingestPorts.map((port, i) => ({ name: `ingest-${i + 1}`, roles: ['ingest'], port })),
-  ...[1, 2].map((i) => ({ name: `enrich-${i}`, roles: ['enrich'] })),
-  ...[1, 2].map((i) => ({ name: `route-${i}`, roles: ['route'] })),
-  ...[1, 2].map((i) => ({ name: `deliver-${i}`, roles: ['sink-primary', 'sink-search'] })),
-  ...[1, 2].map((i) => ({ name: `sms-${i}`, roles: ['sink-sms'] })),
-  ...[1, 2].map((i) => ({ name: `backup-history-${i}`, roles: ['sink-backup', 'sink-history'] })),
+type Slot = { name: string; roles: Role[]; port?: number };
+const layout: Slot[] = [
+  ...ingestPorts.map((port, i): Slot => ({ name: `ingest-${i + 1}`, roles: ['ingest'], port })),
+  ...[1, 2].map((i): Slot => ({ name: `enrich-${i}`, roles: ['enrich'] })),
+  ...[1, 2].map((i): Slot => ({ name: `route-${i}`, roles: ['route'] })),
+  ...[1, 2].map((i): Slot => ({ name: `deliver-${i}`, roles: ['sink-primary', 'sink-search'] })),
+  ...[1, 2].map((i): Slot => ({ name: `sms-${i}`, roles: ['sink-sms'] })),
+  ...[1, 2].map((i): Slot => ({ name: `backup-history-${i}`, roles: ['sink-backup', 'sink-history'] })),
 ];
 const roles = layout.map((r, i) => ({ ...r, adminPort: 19500 + (run % 40) * 20 + i }));
 const logs = fs.createWriteStream(path.join(workDir, 'router.log'));
-const supervisor = new Supervisor({ log: (l) => say(l), initialBackoffMs: 500, maxBackoffMs: 5000, stableAfterMs: 20_000 });
+// A process seen to die leaves its groups at once (src/ops/evict.ts), as under `npm start`.
+const evictor = createEvictor(config, log);
+const rolesOf = new Map(layout.map((r) => [r.name, r.roles]));
+const supervisor = new Supervisor({
+  log: (l) => say(l),
+  initialBackoffMs: 500,
+  maxBackoffMs: 5000,
+  stableAfterMs: 20_000,
+  beforeRestart: async (name) => {
+    const started = Date.now();
+    const removed = await evictor.evict(name, rolesOf.get(name) ?? []);
+    if (removed.length > 0) say(`[${name}] removed from its groups (${removed.length} members) ${((Date.now() - started) / 1000).toFixed(1)} s after its exit`);
+  },
+});
 for (const r of roles) {
   supervisor.start({
     name: r.name,

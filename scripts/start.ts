@@ -6,6 +6,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { Supervisor } from './supervisor.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { createEvictor } from '../src/ops/evict.js';
+import type { Role } from '../src/topology.js';
 import { DEV_OPERATOR_TOKEN, DEV_VENDOR, DEV_VENDOR_KEYS } from '../src/security/dev-credentials.js';
 
 const port = process.env.PORT ?? '3000';
@@ -14,7 +18,25 @@ if (spawnSync('npx', ['tsx', 'scripts/stack.ts', 'up'], { stdio: 'inherit' }).st
   process.exit(1);
 }
 
-const supervisor = new Supervisor({ log: (line) => process.stderr.write(`${line}\n`) });
+const say = (line: string) => process.stderr.write(`${line}\n`);
+// A role process seen to die leaves its consumer groups at once (src/ops/evict.ts), before its
+// restart: its partitions go to the other processes now, not after its session timeout. A config
+// the roles would reject is theirs to report; the supervisor then restarts without it.
+const evictor = (() => {
+  try {
+    return createEvictor(loadConfig(process.env), createLogger('warn', 'supervisor'));
+  } catch {
+    return null;
+  }
+})();
+const roleLists = new Map<string, Role[]>();
+const supervisor = new Supervisor({
+  log: say,
+  beforeRestart: async (name) => {
+    const removed = (await evictor?.evict(name, roleLists.get(name) ?? [])) ?? [];
+    if (removed.length > 0) say(`[${name}] removed from its consumer groups: its partitions move to the other processes now`);
+  },
+});
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
@@ -31,7 +53,7 @@ const node = process.execPath;
 const cli = 'bin/lead-router.js';
 const logLevel = process.env.LOG_LEVEL ?? 'warn';
 // Each role process serves /healthz and /readyz on its own admin port.
-const roles: { name: string; roles: string[]; adminPort: number }[] = [
+const roles: { name: string; roles: Role[]; adminPort: number }[] = [
   { name: 'ingest', roles: ['ingest'], adminPort: 9464 },
   { name: 'enrich', roles: ['enrich'], adminPort: 9465 },
   { name: 'route', roles: ['route'], adminPort: 9466 },
@@ -42,6 +64,7 @@ const roles: { name: string; roles: string[]; adminPort: number }[] = [
 // node directly, not npx: npx does not pass signals on.
 supervisor.start({ name: 'sandbox', cmd: node, args: ['--import', 'tsx', 'sandbox/index.ts'] });
 for (const r of roles) {
+  roleLists.set(r.name, r.roles);
   supervisor.start({ name: r.name, cmd: node, args: [cli, 'run', ...r.roles], env: { LOG_LEVEL: logLevel, ADMIN_PORT: String(r.adminPort), ...(r.name === 'ingest' ? { PORT: port } : {}) } });
 }
 

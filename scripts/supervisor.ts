@@ -27,6 +27,15 @@ export interface SupervisorOptions {
   /** Up this long, a process's backoff starts over. */
   stableAfterMs?: number;
   graceMs?: number;
+  /**
+   * Runs when a process exits on its own (a crash, a kill), before it is restarted; the restart
+   * waits for it, at most `beforeRestartMs`. `npm start` and the chaos suite remove the dead
+   * process from its consumer groups here (src/ops/evict.ts): its partitions move to the live
+   * members at once, not after its session timeout. Done before the restart, never after: the
+   * restarted process has the same client id, and its new member must not be the one removed.
+   */
+  beforeRestart?(name: string): Promise<unknown>;
+  beforeRestartMs?: number;
 }
 
 interface Supervised {
@@ -93,11 +102,35 @@ export class Supervisor {
       p.backoffMs = Math.min(this.max, p.backoffMs * 2);
       p.restarts++;
       this.opts.log(`[${spec.name}] exited (${signal ?? `code ${code}`}); restarting in ${(delay / 1000).toFixed(1)} s (restart ${p.restarts})`);
+      const ready = this.beforeRestart(spec.name);
       p.timer = setTimeout(() => {
-        p.timer = null;
-        if (!this.stopping) this.launch(p);
+        void ready.then(() => {
+          p.timer = null;
+          if (!this.stopping && !p.paused && !p.child) this.launch(p);
+        });
       }, delay);
     });
+  }
+
+  /** The beforeRestart hook, bounded; its failure is logged, and the restart goes ahead. */
+  private beforeRestart(name: string): Promise<void> {
+    const hook = this.opts.beforeRestart;
+    if (!hook) return Promise.resolve();
+    const limitMs = this.opts.beforeRestartMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.opts.log(`[${name}] before its restart: no answer within ${limitMs / 1000} s; restarting anyway`);
+        resolve();
+      }, limitMs);
+    });
+    const run = Promise.resolve()
+      .then(() => hook(name))
+      .then(
+        () => undefined,
+        (err: unknown) => this.opts.log(`[${name}] before its restart: ${err instanceof Error ? err.message : String(err)}; restarting anyway`),
+      );
+    return Promise.race([run, bound]).finally(() => clearTimeout(timer));
   }
 
   /** Sends a signal to a running process (chaos: SIGKILL); it is restarted like any exit. */

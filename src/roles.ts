@@ -9,7 +9,7 @@ import { startAdminServer, type AdminServer, type ReadinessReport } from './admi
 import { createClock } from './clock.js';
 import type { Config } from './config.js';
 import type { HistoryEventRecord } from './history/events.js';
-import { createDurableProducer, createKafka, ensureTopics, kafkaClientId, readProduceLimits, withAdmin, type Admin } from './kafka/client.js';
+import { createDurableProducer, createKafka, ensureTopics, kafkaClientId, readProduceLimits, roleClientSuffix, withAdmin, type Admin } from './kafka/client.js';
 import { combineEncoders, createCodec, createLeadCodec } from './kafka/codec.js';
 import type { RunningStage } from './kafka/running-stage.js';
 import { startLagMonitor } from './kafka/lag-monitor.js';
@@ -50,7 +50,7 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   const { env } = config;
   const topology = buildTopology(config);
   const { topics } = topology;
-  const clientSuffix = roles.length === 1 ? roles[0] : 'multi';
+  const clientSuffix = roleClientSuffix(roles);
   const kafka = createKafka(env, log, clientSuffix);
   const now = createClock(env);
 

@@ -20,6 +20,9 @@ const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
 type ClientEnv = Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'LEAD_ROUTER_INSTANCE'>;
 
 /** lead-router-route, or lead-router-route@route-1 for a process with an instance name (src/kafka/predecessor.ts). */
+/** The client id suffix of a process running these roles: lead-router-route, or lead-router-multi for several. */
+export const roleClientSuffix = (roles: readonly string[]): string => (roles.length === 1 ? roles[0]! : 'multi');
+
 export function kafkaClientId(env: ClientEnv, clientSuffix = ''): string {
   return instanceClientId(`${env.KAFKA_CLIENT_ID}${clientSuffix ? `-${clientSuffix}` : ''}`, env.LEAD_ROUTER_INSTANCE);
 }

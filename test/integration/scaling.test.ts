@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Admin } from 'kafkajs';
 import kafkajs from '../../src/kafka/kafkajs.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
 import { readClusterStatus, type StageStatus } from '../../src/ops/cluster-status.js';
+import { createEvictor } from '../../src/ops/evict.js';
 import { usLeadBody } from '../support/fixtures.js';
 import { BROKERS, postLead, startHarness, waitUntil, type Harness, type RouterProcess } from './harness.js';
 
@@ -21,6 +24,8 @@ let ingest: RouterProcess;
 const enrich: RouterProcess[] = [];
 const search: RouterProcess[] = [];
 let loading = true;
+/** The instance the restart test leaves running: with its 5-minute session it would hear of a rebalance only every 30 s. */
+let restartedSlot: RouterProcess | undefined;
 let load: Promise<void>;
 
 before(async () => {
@@ -109,7 +114,7 @@ test('a restarted instance takes its dead predecessor\'s place at once, not afte
   }, 90_000, 250);
   const killedAt = Date.now();
   await first.stop('SIGKILL');
-  await h.spawnRouter(['enrich'], slot);
+  restartedSlot = await h.spawnRouter(['enrich'], slot);
   const after = await waitUntil('enrich: the restarted instance replaced its predecessor', async () => {
     const s = await stage('enrich');
     const named = mine(s);
@@ -117,4 +122,27 @@ test('a restarted instance takes its dead predecessor\'s place at once, not afte
       new Set(partitionsOf(s).flat()).size === 6 ? s : null;
   }, 90_000, 250);
   console.log(`enrich: instance restarted; group stable again with ${after.members.length} members after ${((Date.now() - killedAt) / 1000).toFixed(1)} s (its session timeout: 300 s)`);
+});
+
+test('a process its supervisor saw die is removed from its groups at once: the survivors take its partitions, no restart needed', { timeout: 300_000 }, async () => {
+  // As npm start and the chaos suite do (src/ops/evict.ts): the dead process's own session
+  // timeout is 5 minutes, so only the eviction can move its partitions within the 60 s this waits.
+  await restartedSlot?.stop();
+  const slot = { LEAD_ROUTER_INSTANCE: 'enrich-evicted', KAFKA_SESSION_TIMEOUT_MS: '300000' };
+  const survivors = (await stage('enrich')).members.length;
+  const named = (s: StageStatus) => s.members.filter((m) => m.clientId.endsWith('@enrich-evicted'));
+  const doomed = await h.spawnRouter(['enrich'], slot);
+  await waitUntil('enrich: the named instance joined', async () => {
+    const s = await stage('enrich');
+    return s.state === 'Stable' && s.members.length === survivors + 1 && named(s).length === 1 ? s : null;
+  }, 90_000, 250);
+  const killedAt = Date.now();
+  await doomed.stop('SIGKILL');
+  const removed = await createEvictor(loadConfig(h.env), createLogger('warn', 'evict-test')).evict('enrich-evicted', ['enrich']);
+  assert.equal(removed.length, 1, 'the dead member was not found in its group');
+  const moved = await waitUntil('enrich: the survivors took every partition', async () => {
+    const s = await stage('enrich');
+    return s.state === 'Stable' && named(s).length === 0 && s.members.length === survivors && new Set(partitionsOf(s).flat()).size === 6 ? s : null;
+  }, 60_000, 250);
+  console.log(`enrich: killed member evicted; its partitions with the ${moved.members.length} survivors after ${((Date.now() - killedAt) / 1000).toFixed(1)} s (its session timeout: 300 s)`);
 });

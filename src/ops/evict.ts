@@ -1,0 +1,34 @@
+/**
+ * The supervisor's half of predecessor removal (src/kafka/predecessor.ts). A restarted process
+ * removes its dead predecessor from its consumer groups as it starts; but on a loaded machine a
+ * restart takes longer than the session timeout to get that far (chaos, one broker: 7-10 s from
+ * spawn to its first log line), so the groups waited the whole session timeout for the dead
+ * member anyway, every partition of them standing still. The supervisor knows at once that the
+ * process is dead (it saw it exit) and is already running: it removes the members at once, and
+ * the live members take the partitions over within a second or two.
+ *
+ * Used by `npm start` and the chaos suite (scripts/supervisor.ts, before the restart). In
+ * production the restarted pod or unit still does it itself at start-up.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { createKafka, kafkaClientId, roleClientSuffix } from '../kafka/client.js';
+import { removePredecessors } from '../kafka/predecessor.js';
+import { buildTopology, stagesForRole, type Role } from '../topology.js';
+
+export interface Evictor {
+  /** Removes the members of a dead process (its instance name and roles) from its groups; the member ids removed. */
+  evict(instance: string, roles: Role[]): Promise<string[]>;
+}
+
+export function createEvictor(config: Config, log: Logger): Evictor {
+  const topology = buildTopology(config);
+  const kafka = createKafka(config.env, log, 'supervisor');
+  return {
+    evict(instance, roles) {
+      const groups = [...new Set(roles.flatMap((role) => stagesForRole(topology, role).flatMap((s) => (s.group ? [s.group] : []))))];
+      const clientId = kafkaClientId({ ...config.env, LEAD_ROUTER_INSTANCE: instance }, roleClientSuffix(roles));
+      return removePredecessors(kafka, groups, clientId, log.child({ instance }));
+    },
+  };
+}
