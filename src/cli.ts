@@ -23,6 +23,10 @@ import { initErrorTracking } from './error-tracking.js';
 const USAGE = `usage: lead-router <command>
   run <role...>      run roles: ingest enrich route sink-primary sink-sms sink-search sink-backup | all
   topology [--json]  print topics, stages and consumer groups
+  evict <instance> <role...>
+                     remove a dead process (its LEAD_ROUTER_INSTANCE and roles) from its consumer groups
+                     now, not after its session timeout: for a supervisor's after-exit hook (systemd
+                     ExecStopPost); never for a live process
   enrich             enrich JSON-lines leads from stdin (no Kafka)
   route [--explain [--ping]]
                      dry-run routing of enriched JSON-lines from stdin (--explain: why each rule did not
@@ -51,6 +55,15 @@ export async function main(argv: string[]): Promise<number> {
     case 'topology': {
       const topology = buildTopology(loadConfig());
       process.stdout.write((rest.includes('--json') ? JSON.stringify(topology, null, 2) : describeTopology(topology)) + '\n');
+      return 0;
+    }
+    case 'evict': {
+      const [instance, ...names] = rest;
+      if (!instance || names.length === 0) break;
+      const { createEvictor } = await import('./ops/evict.js');
+      // Run after the process has exited and before it is restarted (systemd waits for it): no rush.
+      const removed = await createEvictor(loadConfig(), createLogger('warn', 'evict')).evict(instance, parseRoles(names), 30_000);
+      process.stdout.write(`${instance}: ${removed.length} member${removed.length === 1 ? '' : 's'} removed from its consumer groups\n`);
       return 0;
     }
     case 'enrich': {

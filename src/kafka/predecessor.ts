@@ -53,7 +53,7 @@ function clusterOf(kafka: Kafka): Cluster | null {
  * the session timeout had nearly done the same, and a second kill in that role meanwhile left
  * the group waiting on two dead members (chaos: enrich stood still 10 s).
  */
-export async function removePredecessors(kafka: Kafka, groupIds: string[], clientId: string, log: Logger): Promise<string[]> {
+export async function removePredecessors(kafka: Kafka, groupIds: string[], clientId: string, log: Logger, opts: { until?: number } = {}): Promise<string[]> {
   if (groupIds.length === 0) return [];
   const admin = kafka.admin();
   try {
@@ -62,7 +62,7 @@ export async function removePredecessors(kafka: Kafka, groupIds: string[], clien
     const removed = await Promise.all(
       groups.map(async (g) => {
         const stale = g.members.filter((m) => m.clientId === clientId).map((m) => m.memberId);
-        const gone = stale.length > 0 ? await removeMembers(kafka, g.groupId, stale) : [];
+        const gone = stale.length > 0 ? await removeMembers(kafka, g.groupId, stale, opts.until) : [];
         if (gone.length > 0) log.info({ groupId: g.groupId, removed: gone }, 'removed this instance\'s predecessor from its group: its partitions move now, not after its session timeout');
         return gone;
       }),
@@ -81,8 +81,9 @@ class NoCoordinatorAccess extends Error {}
 /**
  * Asks the group's coordinator to remove these members; returns those it removed. One it no
  * longer knows (UNKNOWN_MEMBER_ID: its session ended meanwhile) is gone, which is what we wanted.
+ * None after `until` (epoch ms).
  */
-async function removeMembers(kafka: Kafka, groupId: string, memberIds: string[]): Promise<string[]> {
+async function removeMembers(kafka: Kafka, groupId: string, memberIds: string[], until = Infinity): Promise<string[]> {
   const cluster = clusterOf(kafka);
   if (!cluster) throw new NoCoordinatorAccess('cannot reach the group coordinator through this KafkaJS version');
   try {
@@ -90,6 +91,9 @@ async function removeMembers(kafka: Kafka, groupId: string, memberIds: string[])
     const coordinator = await cluster.findGroupCoordinator({ groupId });
     const removed: string[] = [];
     for (const memberId of memberIds) {
+      // Past the caller's deadline the member list may be stale: a process started meanwhile
+      // under the same client id has a member that must not be removed.
+      if (Date.now() > until) break;
       try {
         await coordinator.leaveGroup({ groupId, memberId });
         removed.push(memberId);

@@ -17,18 +17,25 @@ import { removePredecessors } from '../kafka/predecessor.js';
 import { buildTopology, stagesForRole, type Role } from '../topology.js';
 
 export interface Evictor {
-  /** Removes the members of a dead process (its instance name and roles) from its groups; the member ids removed. */
-  evict(instance: string, roles: Role[]): Promise<string[]>;
+  /**
+   * Removes the members of a dead process (its instance name and roles) from its groups; the
+   * member ids removed. None after `withinMs`: its restart may have begun by then (the
+   * supervisor waits for this at most 5 s), and its new member has the same client id.
+   */
+  evict(instance: string, roles: Role[], withinMs?: number): Promise<string[]>;
 }
 
 export function createEvictor(config: Config, log: Logger): Evictor {
   const topology = buildTopology(config);
-  const kafka = createKafka(config.env, log, 'supervisor');
+  // KafkaJS's own connection errors while a broker is away are expected here, and the
+  // supervisor's output is not the place for them: one warning line says the removal failed.
+  const kafka = createKafka(config.env, log.child({}, { level: 'fatal' }), 'supervisor');
   return {
-    evict(instance, roles) {
+    evict(instance, roles, withinMs = 4500) {
+      const until = Date.now() + withinMs;
       const groups = [...new Set(roles.flatMap((role) => stagesForRole(topology, role).flatMap((s) => (s.group ? [s.group] : []))))];
       const clientId = kafkaClientId({ ...config.env, LEAD_ROUTER_INSTANCE: instance }, roleClientSuffix(roles));
-      return removePredecessors(kafka, groups, clientId, log.child({ instance }));
+      return removePredecessors(kafka, groups, clientId, log.child({ instance }), { until });
     },
   };
 }
