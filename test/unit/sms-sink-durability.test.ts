@@ -85,8 +85,9 @@ test('a text whose outcome was never learned (crash mid-call) is looked up, not 
   assert.equal(store.sent.get(l.leadId)?.providerMessageId, 'SM-earlier');
 });
 
-test('... not found → deferred a second, and the next pass sends once; cannot tell → retry, nothing sent', async () => {
+test('... not found → trusted only 2 minutes after the intent, then sent once; cannot tell → retry, nothing sent', async () => {
   let t = 2_000_000;
+  const intentAt = t;
   let lookup: SmsLookupResult = { found: 'unknown', reason: 'provider down' };
   const p = fakeProvider(undefined, () => lookup);
   const store = memorySentStore();
@@ -98,9 +99,37 @@ test('... not found → deferred a second, and the next pass sends once; cannot 
   assert.equal((await s.deliver([l]))[0]?.status, 'retry');
   assert.equal(p.calls.length, 0);
   lookup = { found: false };
+  const early = (await s.deliver([l]))[0] as { status: string; until: number; reason: string };
+  assert.equal(early.status, 'defer', 'not found 60 s after the intent: the timed-out request may still land');
+  assert.equal(early.until, intentAt + 121_000);
+  assert.match(early.reason, /no record of the earlier attempt yet/);
+  assert.equal(store.intents.get(l.leadId)?.state, 'sending', 'not marked failed yet');
+  t = early.until;
   assert.equal((await s.deliver([l]))[0]?.status, 'defer', 'confirmed not sent: marked failed, sent on the next pass');
   assert.equal((await s.deliver([l]))[0]?.status, 'delivered');
   assert.equal(p.calls.length, 1);
+});
+
+test('a timed-out text the provider takes late is found by the later lookup: never sent twice', async () => {
+  // Chaos, three brokers (75d9e29): the provider took timed-out requests 48 s after their
+  // intents; a lookup at 30 s found nothing and 9 people were texted twice.
+  let t = 3_000_000;
+  let providerHas: string | null = null;
+  const p = fakeProvider(undefined, () => (providerHas ? { found: true, providerMessageId: providerHas } : { found: false }));
+  const store = memorySentStore();
+  const l = lead();
+  await store.store.claimPhones([{ phone: l.enrichment!.phone.e164!, leadId: l.leadId }], t, 86_400_000);
+  await store.store.recordIntents([{ leadId: l.leadId, phone: l.enrichment!.phone.e164!, provider: 'twilio' }], () => t);
+  const { sink: s } = sink(p.adapter, store, { now: () => t });
+  t += 31_000;
+  assert.equal((await s.deliver([l]))[0]?.status, 'defer', 'not found yet');
+  t += 17_000;
+  providerHas = 'SM-late'; // the request that timed out at our end reaches the provider now
+  t += 75_000;
+  const out = (await s.deliver([l]))[0] as { status: string; detail: string };
+  assert.equal(out.status, 'delivered');
+  assert.match(out.detail, /confirmed by lookup/);
+  assert.equal(p.calls.length, 0, 'the person has one text: the late one');
 });
 
 test('a certain failure falls back to the next provider; an uncertain one waits for a lookup instead', async () => {
@@ -134,7 +163,7 @@ test('no texting while the opt-out list cannot be read: the batch waits (Retriab
   assert.equal(p.calls.length, 0);
 });
 
-test('a text held up past 15 s after its intent is not sent; the lead is retried through the lookup and texted once', async () => {
+test('a text held up past 15 s after its intent is not sent; its intent is withdrawn, and the retry texts it once', async () => {
   let t = 2_000_000;
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
@@ -160,11 +189,9 @@ test('a text held up past 15 s after its intent is not sent; the lead is retried
   release();
   assert.equal((await first)[0]?.status, 'retry');
   assert.equal(calls.length, 0, 'nothing sent on an intent that old: another owner may be sending it');
+  assert.equal(store.intents.has(l.leadId), false, 'never called: its intent withdrawn, not left for a lookup');
   t += 1_000;
-  assert.equal((await s.deliver([l]))[0]?.status, 'defer', 'the intent may still be in flight elsewhere: wait');
-  t += 30_000;
-  assert.equal((await s.deliver([l]))[0]?.status, 'defer', 'looked up: not sent, recorded as failed');
-  assert.equal((await s.deliver([l]))[0]?.status, 'delivered');
+  assert.equal((await s.deliver([l]))[0]?.status, 'delivered', 'recorded afresh and sent at once');
   assert.equal(calls.length, 1, 'texted exactly once');
 });
 
@@ -326,7 +353,7 @@ test('texts tried before (a fallback) are recorded apart from new ones: their sl
   // The new texts went out within their window; the fallback's own window starts at its takeover.
   assert.equal(outcomes[0]?.status, 'delivered');
   assert.equal(outcomes[2]?.status, 'delivered');
-  assert.equal(outcomes[1]?.status, 'retry', 'the fallback took 20 s to record: past its window, retried (looked up first)');
+  assert.equal(outcomes[1]?.status, 'retry', 'the fallback took 20 s to record: past its window, never called, retried');
   assert.deepEqual(p.calls.sort(), [fresh[0]!.enrichment!.phone.e164!, fresh[1]!.enrichment!.phone.e164!].sort());
 });
 

@@ -191,10 +191,9 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
                   stillFresh,
                 });
             // Stale means the provider was not called (src/sinks/sms/adapters/adapter.ts).
-            if (!result.ok && result.stale && abandoned()) return { c, result, intentAt, unsent: true };
+            if (!result.ok && result.stale) return abandoned() ? { c, result, intentAt, unsent: true } : { c, result, intentAt };
             // A certain refusal of this one text (a bad number) is still the provider answering.
-            if (result.ok || (!result.stale && !result.retriable && !result.uncertain)) opts.circuit.success();
-            else if (result.stale) return { c, result, intentAt };
+            if (result.ok || (!result.retriable && !result.uncertain)) opts.circuit.success();
             else if (result.retriable) opts.circuit.failure();
             metrics.circuitOpen.set({ provider: opts.provider }, opts.circuit.isOpen() ? 1 : 0);
             return { c, result, intentAt };
@@ -237,13 +236,14 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     };
     await opts.sent.markSent(sentNow);
     for (const t of sentNow) sentHere.add(t.leadId, { provider: t.provider, providerMessageId: t.providerMessageId });
-    // A stale one is left as it is: its intent stays "sending", so whoever sees it next waits out
-    // IN_FLIGHT_MS and asks the provider (nothing was sent, it will say so) before sending. One
-    // the provider certainly did not take (refused, or not called because the job was abandoned)
-    // is withdrawn: the next owner or the fallback provider records it as a new text, in one
-    // insert. Marked failed instead, each fallback during a provider's outage cost five more
-    // store calls to take over (chaos: eurosms jobs of 54-100 fallbacks spent 8.6 s on intents).
-    const failed = results.filter(({ result }) => !result.ok && !result.uncertain && !result.stale);
+    // A text the provider certainly did not take (refused, or never called: stale, or the job
+    // abandoned) is withdrawn: the next owner or the fallback provider records it as a new text,
+    // in one insert. Marked failed instead, each fallback during a provider's outage cost five
+    // more store calls to take over (chaos: eurosms jobs of 54-100 fallbacks spent 8.6 s on
+    // intents). A stale one was once left "sending" for a lookup; since a provider's "no such
+    // message" is trusted only NOT_SENT_SETTLE_MS after the intent (redelivery.ts), that would
+    // hold a text nobody sent for two minutes.
+    const failed = results.filter((r) => !r.result.ok && !r.result.uncertain && !r.unsent);
     const unsent = results.filter((r) => r.unsent);
     await opts.sent.withdraw([...failed, ...unsent].map(({ c, intentAt }) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider, intentAt })), release);
     report(opts.now());
