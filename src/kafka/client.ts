@@ -44,7 +44,13 @@ export function createKafka(env: ClientEnv, log: Logger, clientSuffix = ''): Kaf
     logLevel: logLevel.WARN,
     logCreator: () => ({ level, log: entry }) => {
       const { message, ...extra } = entry;
-      if (level <= logLevel.ERROR) child.error(extra, message);
+      // "Response CreateTopics/InitProducerId/Heartbeat…" with an error: one broker answer that
+      // KafkaJS handles itself (retries, rejoins; what it cannot handle reaches our code, which
+      // says so). At error level a fresh stack's first start printed four of them (topics created
+      // by several processes at once, coordinators still loading); kept at info for the chaos
+      // analysis, which reads them.
+      if (typeof message === 'string' && message.startsWith('Response ')) child.info(extra, message);
+      else if (level <= logLevel.ERROR) child.error(extra, message);
       else child.warn(extra, message);
     },
   });
