@@ -14,6 +14,8 @@ import { combineEncoders, createCodec, createLeadCodec } from './kafka/codec.js'
 import type { RunningStage } from './kafka/running-stage.js';
 import { startLagMonitor } from './kafka/lag-monitor.js';
 import { removePredecessors } from './kafka/predecessor.js';
+import { untilBrokerAnswers } from './kafka/broker-away.js';
+import { messageOf } from './errors.js';
 import { createResources, step } from './resources.js';
 import type { OptOutRecord } from './sinks/sms/optouts.js';
 import type { SmsReplyRecord } from './sinks/sms/webhook-handlers.js';
@@ -21,6 +23,12 @@ import type { StageDeps } from './stages/context.js';
 import { metrics, metricsText } from './metrics.js';
 import { STAGE_RESOURCES, STAGE_STARTERS } from './stages/registry.js';
 import { buildTopology, leadTopics, ROLES, stagesForRole, type Role, type StageKind, type StageSpec } from './topology.js';
+
+/**
+ * How long start-up waits for a broker that is away before its one-line error: within the 60 s
+ * that each start-up step gets (src/resources.ts), with room for KafkaJS's own ~11 s of retries.
+ */
+const BROKER_WAIT_MS = 30_000;
 
 export interface RunningRoles {
   /** Where ingest listens, when it runs here. */
@@ -61,11 +69,22 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   const specs = roles.flatMap((role) => stagesForRole(topology, role));
   // A restarted instance's dead predecessor leaves its groups now, while the rest starts up
   // (src/kafka/predecessor.ts): its partitions go to the live members seconds sooner.
+  // A broker away at start (restarting; or this process was restarted during its outage) is
+  // waited for here, warm, not by exiting to be restarted cold (src/kafka/broker-away.ts).
+  let toldWaiting = false;
+  const kafkaUp = <T>(fn: () => Promise<T>) =>
+    untilBrokerAnswers(fn, {
+      waitMs: BROKER_WAIT_MS,
+      onWait: (err) => {
+        if (!toldWaiting) log.warn({ err: messageOf(err), waitS: BROKER_WAIT_MS / 1000 }, `Kafka at ${env.KAFKA_BROKERS} not answering; waiting for it`);
+        toldWaiting = true;
+      },
+    });
   const predecessorsGone = env.LEAD_ROUTER_INSTANCE
-    ? removePredecessors(kafka, specs.flatMap((s) => (s.group ? [s.group] : [])), kafkaClientId(env, clientSuffix), log)
+    ? removePredecessors(kafka, specs.flatMap((s) => (s.group ? [s.group] : [])), kafkaClientId(env, clientSuffix), log, { brokerWaitMs: BROKER_WAIT_MS })
     : Promise.resolve([]);
   const [, [leadCodec, eventsCodec, optOutCodec, replyCodec]] = await Promise.all([
-    step(`Kafka at ${env.KAFKA_BROKERS}`, () => withAdmin(kafka, (admin) => ensureTopics(admin, topology.allTopics))),
+    step(`Kafka at ${env.KAFKA_BROKERS}`, () => kafkaUp(() => withAdmin(kafka, (admin) => ensureTopics(admin, topology.allTopics)))),
     step('schema registry', () =>
       Promise.all([
         createLeadCodec(registry, leadTopics(topology)),
@@ -77,9 +96,9 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   ]);
   const encoder = combineEncoders(leadCodec, eventsCodec, optOutCodec, replyCodec);
   const admin: Admin = kafka.admin();
-  await step(`Kafka at ${env.KAFKA_BROKERS}`, () => admin.connect());
-  const limits = await step('reading the broker\'s produce limits', () => readProduceLimits(admin, topology.allTopics.map((t) => t.name), env.PRODUCE_MAX_RECORDS));
-  const producer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => createDurableProducer(kafka, limits, log, env.PRODUCER_LANES));
+  await step(`Kafka at ${env.KAFKA_BROKERS}`, () => kafkaUp(() => admin.connect()));
+  const limits = await step('reading the broker\'s produce limits', () => kafkaUp(() => readProduceLimits(admin, topology.allTopics.map((t) => t.name), env.PRODUCE_MAX_RECORDS)));
+  const producer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => kafkaUp(() => createDurableProducer(kafka, limits, log, env.PRODUCER_LANES)));
   const deps: StageDeps = { config, topology, kafka, producer, encoder, leadCodec, limits, log, now, onCrash: opts.onCrash };
   const resources = createResources({ config, topology, kafka, log, now, eventsCodec, optOutCodec });
   // Opened now, alongside the predecessor's removal; a failure is reported by the stage's own

@@ -48,14 +48,15 @@ export async function withBackoff<T>(fn: () => Promise<T>, opts: BackoffOptions,
  * answers (a leader moving, a topic just created elsewhere) are retried for up to `waitMs`; then,
  * or on anything else, the error itself is thrown, so the caller's one-line message names it.
  */
-export async function retryBriefly<T>(fn: () => Promise<T>, opts: { waitMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<T> {
+export async function retryBriefly<T>(fn: () => Promise<T>, opts: { waitMs?: number; sleep?: (ms: number) => Promise<void>; retriable?: (err: unknown) => boolean } = {}): Promise<T> {
+  const retriable = opts.retriable ?? isRetriable;
   const deadline = Date.now() + (opts.waitMs ?? 30_000);
   const sleep = opts.sleep ?? realSleep;
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (!isRetriable(err) || Date.now() >= deadline) throw err;
+      if (!retriable(err) || Date.now() >= deadline) throw err;
       await sleep(Math.min(2000, 200 * 2 ** attempt));
     }
   }

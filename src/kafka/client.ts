@@ -27,7 +27,7 @@ export function kafkaClientId(env: ClientEnv, clientSuffix = ''): string {
   return instanceClientId(`${env.KAFKA_CLIENT_ID}${clientSuffix ? `-${clientSuffix}` : ''}`, env.LEAD_ROUTER_INSTANCE);
 }
 
-export function createKafka(env: ClientEnv, log: Logger, clientSuffix = ''): KafkaClient {
+export function createKafka(env: ClientEnv, log: Logger, clientSuffix = '', opts: { retries?: number } = {}): KafkaClient {
   const child = log.child({ component: 'kafkajs' });
   if (!rejoinFixApplied) log.warn('KafkaJS was loaded before src/kafka/kafkajs.ts: a consumer whose coordinator moves may stay out of its group (import KafkaJS through that module)');
   return new Kafka({
@@ -40,7 +40,7 @@ export function createKafka(env: ClientEnv, log: Logger, clientSuffix = ''): Kaf
     // most 2 s apart: KafkaJS restarts a crashed consumer after the last retry's delay, which at
     // 5 s kept groups idle for up to 5 s after a restarted broker was back (~11 s of patience in
     // all, as before).
-    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2000 },
+    retry: { retries: opts.retries ?? 8, initialRetryTime: 200, maxRetryTime: 2000 },
     logLevel: logLevel.WARN,
     logCreator: () => ({ level, log: entry }) => {
       const { message, ...extra } = entry;

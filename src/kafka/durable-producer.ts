@@ -104,7 +104,13 @@ interface Lane {
 
 export async function createDurableProducer(kafka: KafkaClient, limits: ProduceLimits, log: Logger, lanes = 1): Promise<DurableProducer> {
   const all: Lane[] = Array.from({ length: lanes }, () => ({ producer: newIdempotentProducer(kafka), busy: false }));
-  await Promise.all(all.map((l) => l.producer.connect()));
+  try {
+    await Promise.all(all.map((l) => l.producer.connect()));
+  } catch (err) {
+    // The caller may try again (a broker away at start-up): leave no lane connected behind.
+    await Promise.all(all.map((l) => l.producer.disconnect().catch(() => undefined)));
+    throw err;
+  }
   const queue: Pending[] = [];
 
   async function replaceProducer(lane: Lane, reason: string): Promise<void> {

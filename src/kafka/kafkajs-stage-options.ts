@@ -40,5 +40,7 @@ export interface KafkaStageOptions<T> extends StageConsumerOptions {
   stallAfterMs?: number;
   /** Out of its consumer group, or with no fetch or heartbeat, this long counts as a crash (default: 4 session timeouts, at least 2 min). */
   outOfGroupCrashMs?: number;
+  /** How long start-up waits for a broker that is away before failing (default 30 s). */
+  brokerWaitMs?: number;
   now?: () => number;
 }

@@ -9,7 +9,8 @@
  *   - no background heartbeats while a batch runs: the step heartbeats on a timer.
  *   - pause() survives a rebalance: a stage paused at its holding limit is resumed when it
  *     rejoins, since the rebalance dropped what it held.
- *   - a consumer can crash without restarting itself: reported through onCrash, not exited here.
+ *   - a consumer can crash without restarting itself: when only the broker was away it is
+ *     restarted here (src/kafka/consumer-revival.ts); otherwise reported through onCrash.
  *   - KafkaJS restarts a crashed consumer as a new member: the old one is removed from the group
  *     (src/kafka/predecessor.ts), or the rebalance would wait out its session timeout.
  *   - KafkaJS keeps asking a coordinator that moved or died: the stage makes it rejoin instead.
@@ -25,6 +26,8 @@ import { createCommitCoalescer } from './commit-coalescer.js';
 import { retireCrashedMember } from './predecessor.js';
 import { createGroupMembership } from './group-membership.js';
 import { createStageConsumer, rebalanceTimeoutMs } from './kafkajs-consumer.js';
+import { isBrokerAway, untilBrokerAnswers } from './broker-away.js';
+import { createRevival } from './consumer-revival.js';
 import type { KafkaStageOptions } from './kafkajs-stage-options.js';
 import type { RunningStage } from './running-stage.js';
 
@@ -233,23 +236,32 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   });
   consumer.on(consumer.events.CRASH, (e) => {
     const err = e.payload.error ?? new Error('consumer crashed');
-    log.error({ err: messageOf(err), restart: e.payload.restart }, 'consumer crashed');
-    live.crashed(messageOf(err), !e.payload.restart);
+    // KafkaJS gives up for good on some answers that only mean no broker answered ("Failed to
+    // find group coordinator" while the broker restarts): restarted here, in this warm process.
+    // Left to the supervisor, the process restart cost 20-40 s after the broker was back (chaos,
+    // one broker: both deliver processes, every buyer and search delivery standing still).
+    const revive = !e.payload.restart && !stopping && isBrokerAway(err);
+    log.error({ err: messageOf(err), restart: e.payload.restart || revive }, 'consumer crashed');
+    live.crashed(messageOf(err), !e.payload.restart && !revive);
     const left = group.crashed();
     commits.drop(); // the crashed member's offsets: its restart re-reads them
-    // KafkaJS restarts it as a new member: the old one is removed until the new one has joined.
-    if (e.payload.restart && left) {
+    // Restarted as a new member: the old one is removed until the new one has joined.
+    if ((e.payload.restart || revive) && left) {
       const crashedAt = group.joins;
       void retireCrashedMember(opts.kafka, opts.groupId, left, { log, abandon: () => stopping || group.joins !== crashedAt });
     }
+    if (revive) revival.soon();
   });
+
+  const revival = createRevival({ consumer, runOptions: () => runOptions, log, groupId: opts.groupId, isStopping: () => stopping });
 
   const watchdog = setInterval(() => live.check(), 5000);
   watchdog.unref();
 
-  await consumer.connect();
+  const runOptions = { autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently, eachBatch };
+  await untilBrokerAnswers(() => consumer.connect(), { waitMs: opts.brokerWaitMs ?? 30_000, onWait: (err) => log.warn({ err: messageOf(err) }, 'Kafka not answering; waiting for it') });
   await consumer.subscribe({ topics: opts.topics, fromBeginning: true });
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently, eachBatch });
+  await consumer.run(runOptions);
   log.info({ group: opts.groupId, topics: opts.topics }, 'stage running');
 
   return {
@@ -262,6 +274,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
       stopping = true;
       live.stopping();
       clearInterval(watchdog);
+      revival.cancel();
       if (pipeline) {
         // Work in flight finishes and commits before the consumer stops: consumer.commitOffsets()
         // is a no-op once stop() has begun.

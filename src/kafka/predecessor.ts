@@ -19,6 +19,7 @@ import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Abandoned, messageOf } from '../errors.js';
 import { withBackoff } from './backoff.js';
+import { untilBrokerAnswers } from './broker-away.js';
 
 /** The client id of a process that has a stable instance name, or the plain one without it. */
 export function instanceClientId(base: string, instance: string | undefined): string {
@@ -53,26 +54,33 @@ function clusterOf(kafka: Kafka): Cluster | null {
  * the session timeout had nearly done the same, and a second kill in that role meanwhile left
  * the group waiting on two dead members (chaos: enrich stood still 10 s).
  */
-export async function removePredecessors(kafka: Kafka, groupIds: string[], clientId: string, log: Logger, opts: { until?: number } = {}): Promise<string[]> {
+export async function removePredecessors(kafka: Kafka, groupIds: string[], clientId: string, log: Logger, opts: { until?: number; brokerWaitMs?: number } = {}): Promise<string[]> {
   if (groupIds.length === 0) return [];
-  const admin = kafka.admin();
+  const once = async () => {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const { groups } = await admin.describeGroups(groupIds);
+      const removed = await Promise.all(
+        groups.map(async (g) => {
+          const stale = g.members.filter((m) => m.clientId === clientId).map((m) => m.memberId);
+          const gone = stale.length > 0 ? await removeMembers(kafka, g.groupId, stale, opts.until) : [];
+          if (gone.length > 0) log.info({ groupId: g.groupId, removed: gone }, 'removed this instance\'s predecessor from its group: its partitions move now, not after its session timeout');
+          return gone;
+        }),
+      );
+      return removed.flat();
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  };
   try {
-    await admin.connect();
-    const { groups } = await admin.describeGroups(groupIds);
-    const removed = await Promise.all(
-      groups.map(async (g) => {
-        const stale = g.members.filter((m) => m.clientId === clientId).map((m) => m.memberId);
-        const gone = stale.length > 0 ? await removeMembers(kafka, g.groupId, stale, opts.until) : [];
-        if (gone.length > 0) log.info({ groupId: g.groupId, removed: gone }, 'removed this instance\'s predecessor from its group: its partitions move now, not after its session timeout');
-        return gone;
-      }),
-    );
-    return removed.flat();
+    // A process started while the broker was away: once it is back, the group it reloads still
+    // lists the dead predecessor, and the rebalance would wait out its session timeout.
+    return opts.brokerWaitMs ? await untilBrokerAnswers(once, { waitMs: opts.brokerWaitMs, onWait: () => undefined }) : await once();
   } catch (err) {
     log.warn({ groups: groupIds, err: messageOf(err) }, 'could not remove this instance\'s predecessor; it leaves after its session timeout');
     return [];
-  } finally {
-    await admin.disconnect().catch(() => undefined);
   }
 }
 

@@ -29,7 +29,10 @@ export function createEvictor(config: Config, log: Logger): Evictor {
   const topology = buildTopology(config);
   // KafkaJS's own connection errors while a broker is away are expected here, and the
   // supervisor's output is not the place for them: one warning line says the removal failed.
-  const kafka = createKafka(config.env, log.child({}, { level: 'fatal' }), 'supervisor');
+  // Few retries: with the broker away there is nobody to remove members from, and the restart
+  // waits for this (up to 5 s); the restarted process removes its predecessor once the broker is
+  // back (src/roles.ts).
+  const kafka = createKafka(config.env, log.child({}, { level: 'fatal' }), 'supervisor', { retries: 4 });
   return {
     evict(instance, roles, withinMs = 4500) {
       const until = Date.now() + withinMs;

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import type { EachBatchPayload, Kafka } from 'kafkajs';
+import kafkajs, { type EachBatchPayload, type Kafka } from 'kafkajs';
 import { runKafkaStage } from '../../src/kafka/kafkajs-stage.js';
 import type { Consumed, RecordResult, StageLogic } from '../../src/kafka/stage-contract.js';
 import { fixedLimits } from '../../src/kafka/produce-limits.js';
@@ -15,17 +15,22 @@ import { fixedLimits } from '../../src/kafka/produce-limits.js';
 type Lead = { id: string };
 
 function fakeKafka() {
-  const handlers = new Map<string, (e: { payload: Record<string, unknown> }) => void>();
+  const handlers = new Map<string, ((e: { payload: Record<string, unknown> }) => void)[]>();
+  const emit = (name: string, payload: Record<string, unknown>) => handlers.get(name)!.forEach((fn) => fn({ payload }));
   let eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined;
   const calls: string[] = [];
+  const lifecycle: string[] = [];
   let commitError: Error | null = null;
   const events = { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', FETCH: 'fetch', HEARTBEAT: 'heartbeat', CRASH: 'crash' };
   const consumer = {
     events,
-    on: (name: string, fn: (e: { payload: Record<string, unknown> }) => void) => void handlers.set(name, fn),
-    connect: async () => undefined,
+    on: (name: string, fn: (e: { payload: Record<string, unknown> }) => void) => void handlers.set(name, [...(handlers.get(name) ?? []), fn]),
+    connect: async () => void lifecycle.push('connect'),
     subscribe: async () => undefined,
-    run: async (o: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => void (eachBatch = o.eachBatch),
+    run: async (o: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => {
+      lifecycle.push('run');
+      eachBatch = o.eachBatch;
+    },
     pause: () => void calls.push('pause'),
     resume: () => void calls.push('resume'),
     stop: async () => undefined,
@@ -38,15 +43,16 @@ function fakeKafka() {
   return {
     kafka,
     calls,
+    lifecycle,
     failCommits: (err: Error) => void (commitError = err),
     eachBatch: (p: EachBatchPayload) => eachBatch!(p),
-    join: () => handlers.get('join')!({ payload: { memberId: 'm1', memberAssignment: {} } }),
-    crash: () => handlers.get('crash')!({ payload: { error: new Error('Connection error: connect ECONNREFUSED'), restart: false } }),
+    join: () => emit('join', { memberId: 'm1', memberAssignment: {} }),
+    crash: (error: Error = new Error('Connection error: connect ECONNREFUSED'), restart = false) => emit('crash', { error, restart }),
   };
 }
 
 /** The stage under test over the fake consumer: heartbeats every 500 ms inside a batch (session 3 s). */
-function start(f: ReturnType<typeof fakeKafka>, logic: StageLogic<Lead>, extra: { partitionsConsumedConcurrently?: number; maxPending?: number; commitIntervalMs?: number } = {}) {
+function start(f: ReturnType<typeof fakeKafka>, logic: StageLogic<Lead>, extra: { partitionsConsumedConcurrently?: number; maxPending?: number; commitIntervalMs?: number; onCrash?: (err: Error) => void } = {}) {
   return runKafkaStage<Lead>({
     name: 'test',
     groupId: 'g',
@@ -63,7 +69,7 @@ function start(f: ReturnType<typeof fakeKafka>, logic: StageLogic<Lead>, extra: 
     fetchMaxWaitMs: 100,
     ...(extra.maxPending ? { maxPending: extra.maxPending } : {}),
     ...(extra.commitIntervalMs !== undefined ? { commitIntervalMs: extra.commitIntervalMs } : {}),
-    onCrash: () => undefined,
+    onCrash: extra.onCrash ?? (() => undefined),
   });
 }
 
@@ -224,4 +230,57 @@ test('a crash makes the batch in hand stale: KafkaJS restarts the consumer witho
   await next;
   assert.deepEqual(seen, [false, true, false, false]);
   await stage.stop();
+});
+
+/** What KafkaJS's retrier throws when it bails on "Failed to find group coordinator" (its types omit these arguments). */
+function coordinatorNotFound(): Error {
+  const NotFound = kafkajs.KafkaJSGroupCoordinatorNotFound as unknown as new (message: string) => Error;
+  const Wrapped = kafkajs.KafkaJSNonRetriableError as unknown as new (e: Error, o: { cause: Error }) => Error;
+  const cause = new NotFound('Failed to find group coordinator');
+  return new Wrapped(cause, { cause });
+}
+
+const passThrough: StageLogic<Lead> = {
+  decode: async (b) => JSON.parse(b!.toString()) as Lead,
+  handle: async (records) => records.map((r) => ({ outputs: [{ topic: 'out', key: r.value.id, value: r.value }] })),
+  deadLetter: () => [],
+};
+
+test('a crash KafkaJS gives up on while the broker is away restarts the consumer in this process, not the process', async () => {
+  const f = fakeKafka();
+  const crashes: Error[] = [];
+  const stage = await start(f, passThrough, { onCrash: (err) => void crashes.push(err) });
+  f.join();
+  assert.deepEqual(f.lifecycle, ['connect', 'run']);
+  // What KafkaJS's consumer emits when no broker answers its coordinator lookup (restart: false).
+  f.crash(coordinatorNotFound(), false);
+  assert.equal(stage.health().ready, false, 'not ready while out of its group');
+  await new Promise((r) => setTimeout(r, 700)); // the first restart comes 0.5 s later
+  assert.deepEqual(f.lifecycle, ['connect', 'run', 'connect', 'run'], 'connected and run again');
+  assert.deepEqual(crashes, [], 'the process is not asked to stop');
+  f.join();
+  assert.equal(stage.health().ready, true);
+  await stage.stop();
+});
+
+test('any other crash KafkaJS will not restart stops the stage for the supervisor to restart the process', async () => {
+  const f = fakeKafka();
+  const crashes: Error[] = [];
+  const stage = await start(f, passThrough, { onCrash: (err) => void crashes.push(err) });
+  f.join();
+  f.crash(new kafkajs.KafkaJSNonRetriableError('Topic authorization failed'), false);
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal(crashes.length, 1);
+  assert.deepEqual(f.lifecycle, ['connect', 'run'], 'not restarted here');
+  await stage.stop();
+});
+
+test('a restart pending when the stage stops is called off', async () => {
+  const f = fakeKafka();
+  const stage = await start(f, passThrough);
+  f.join();
+  f.crash(coordinatorNotFound(), false);
+  await stage.stop();
+  await new Promise((r) => setTimeout(r, 700));
+  assert.deepEqual(f.lifecycle, ['connect', 'run']);
 });
