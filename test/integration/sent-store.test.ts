@@ -86,3 +86,24 @@ test('a redelivery: its own phone claim is reported as its own, and read-first i
   assert.equal(existing.has(missing.leadId), false, 'the missing one is recorded now');
   assert.equal((await stores[2]!.recordIntents([missing], Date.now)).existing.has(missing.leadId), true);
 });
+
+test('an abandoned job stops reading a redelivery before writing anything: the next owner finds the texts as they were', async () => {
+  const store = stores[0]!;
+  const texts = Array.from({ length: 3 }, (_, i) => ({ leadId: `abandoned-${i}`, phone: `+1415555930${i}`, provider: 'twilio' }));
+  await store.claimPhones(texts, Date.now(), 60_000);
+  const { intentAt } = await store.recordIntents(texts.slice(0, 1), Date.now);
+  // The survivor of a kill, whose partitions are taken away again while it reads.
+  const stop = () => true;
+  await assert.rejects(stores[1]!.claimPhones(texts, Date.now(), 60_000, stop), (err: Error) => err.name === 'Abandoned');
+  await assert.rejects(
+    stores[1]!.recordIntents(texts, Date.now, new Set(texts.map((t) => t.leadId)), stop),
+    (err: Error) => err.name === 'Abandoned',
+  );
+  // Its next owner: the phones are still the leads' own, the one intent is as it was, and the
+  // two texts never recorded are new (nothing half-written by the abandoned call).
+  const held = await stores[2]!.claimPhones(texts, Date.now(), 60_000);
+  assert.deepEqual(Object.fromEntries(held), Object.fromEntries(texts.map((t) => [t.phone, t.leadId])));
+  const { existing } = await stores[2]!.recordIntents(texts, Date.now, new Set(texts.map((t) => t.leadId)));
+  assert.deepEqual([...existing.keys()], [texts[0]!.leadId]);
+  assert.equal((existing.get(texts[0]!.leadId) as { intentAt: number }).intentAt, intentAt);
+});

@@ -1,4 +1,5 @@
 /** The SentStore contract in memory (same semantics as src/sinks/sms/sent-store.ts), for sink tests. */
+import { Abandoned } from '../../src/errors.js';
 import type { SentStore, TextRecord } from '../../src/sinks/sms/sent-store.js';
 
 export function memorySentStore() {
@@ -14,17 +15,19 @@ export function memorySentStore() {
     return i ? { leadId, ...i } : null;
   };
   const store: SentStore = {
-    async claimPhones(claims, now, windowMs) {
+    async claimPhones(claims, now, windowMs, stop) {
       const lost = new Map<string, string>();
       for (const c of claims) {
         const h = phones.get(c.phone);
+        if (h && stop?.()) throw new Abandoned('while reading phone claims');
         if (h?.leadId === c.leadId) lost.set(c.phone, c.leadId); // ours already: a redelivery
         else if (!h || h.at < now - windowMs) phones.set(c.phone, { leadId: c.leadId, at: now });
         else lost.set(c.phone, h.leadId);
       }
       return lost;
     },
-    async recordIntents(list, clock, recordedBefore) {
+    async recordIntents(list, clock, recordedBefore, stop) {
+      if (list.some((t) => recordedBefore?.has(t.leadId)) && stop?.()) throw new Abandoned('while reading texts tried before');
       reads.push(...list.filter((t) => recordedBefore?.has(t.leadId)).map((t) => t.leadId));
       const now = clock();
       const existing = new Map<string, TextRecord | 'taken'>();

@@ -465,3 +465,21 @@ test('a redelivered job (its owner died after claiming and recording): those tex
   assert.notEqual(out[0]?.status, 'delivered', 'its earlier call is in flight or unknown: not sent again now');
   assert.deepEqual(p.calls, [fresh.enrichment!.phone.e164]);
 });
+
+test('the store is handed the job\'s abandon signal: reads of a redelivery stop when its partitions are taken away', async () => {
+  const p = fakeProvider();
+  const store = memorySentStore();
+  const seen: boolean[] = [];
+  const spied: SentStore = {
+    ...store.store,
+    claimPhones: (claims, now, windowMs, stop) => (seen.push(stop?.() ?? false), store.store.claimPhones(claims, now, windowMs, stop)),
+  };
+  const crashed = lead();
+  await store.store.claimPhones([{ phone: crashed.enrichment!.phone.e164!, leadId: crashed.leadId }], Date.now(), 86_400_000);
+  const { sink: s } = sink(p.adapter, { ...store, store: spied });
+  // Still owned when the job starts; taken away by the time the store reads the claims.
+  let checks = 0;
+  await assert.rejects(s.deliver([crashed], { abandoned: () => ++checks > 1 }), Abandoned);
+  assert.deepEqual(seen, [true]);
+  assert.equal(p.calls.length, 0);
+});

@@ -7,7 +7,7 @@
  */
 import type { Collection } from 'mongodb';
 import pLimit from 'p-limit';
-import { RetriableError, messageOf } from '../../errors.js';
+import { Abandoned, RetriableError, messageOf } from '../../errors.js';
 import { deadline } from '../../mongo-ops.js';
 
 /** Long: a retry issued while the first attempt still runs would double the work (see src/history/store.ts). */
@@ -47,7 +47,7 @@ export async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T>
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof RetriableError) throw err;
+    if (err instanceof RetriableError || err instanceof Abandoned) throw err;
     throw new RetriableError(`SMS store ${what}: ${messageOf(err)}`, { cause: err });
   }
 }

@@ -33,6 +33,15 @@ export interface RecordedIntents {
   takenOverAt?: Map<string, number>;
 }
 
+/**
+ * True once the caller's job is abandoned (its partitions are being taken away): the reads that
+ * come before any write of the call stop there and it throws Abandoned. Its phone claims stay
+ * the lead's, which its next owner reads as its own. After a kill, a survivor's first jobs are
+ * the dead process's texts, read one by one (3-4 calls a text, 15-21 s a job of 100 on the
+ * loaded chaos machine), and the group's rebalance waited for them (chaos: 9 s).
+ */
+export type StopSignal = () => boolean;
+
 export interface SentStore {
   /**
    * Claims each phone for its lead for the window. Returns, per phone it did not newly claim, the
@@ -40,7 +49,7 @@ export interface SentStore {
    * it before (a redelivery: its text likely has an intent already). A claim older than the
    * window is taken over.
    */
-  claimPhones(claims: { phone: string; leadId: string }[], now: number, windowMs: number): Promise<Map<string, string>>;
+  claimPhones(claims: { phone: string; leadId: string }[], now: number, windowMs: number, stop?: StopSignal): Promise<Map<string, string>>;
   /**
    * Records the intent to text, before the call. Returns what was already recorded for the leads
    * that had a record: sent, sending (uncertain, or in flight elsewhere) or "taken" (another
@@ -50,7 +59,7 @@ export interface SentStore {
    * Leads in `recordedBefore` (their phone claim was theirs already) are read before any insert:
    * a duplicate in an insert makes FerretDB write it one transaction per document.
    */
-  recordIntents(texts: IntentRequest[], clock: () => number, recordedBefore?: ReadonlySet<string>): Promise<RecordedIntents>;
+  recordIntents(texts: IntentRequest[], clock: () => number, recordedBefore?: ReadonlySet<string>, stop?: StopSignal): Promise<RecordedIntents>;
   markSent(texts: { leadId: string; phone: string; provider: string; providerMessageId: string; sentAt: number }[]): Promise<void>;
   /**
    * Certainly not sent: another provider may take it, and the phone is free again. Only the

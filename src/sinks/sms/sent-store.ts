@@ -24,10 +24,11 @@
 import type { Collection, Db } from 'mongodb';
 import { FIRST_BATCH } from '../../mongo-ops.js';
 import { call, each, guarded, insertAll } from './sent-store-calls.js';
-import type { IntentRequest, PhoneRelease, SentStore, TextRecord } from './sent-store-contract.js';
+import type { IntentRequest, PhoneRelease, SentStore, StopSignal, TextRecord } from './sent-store-contract.js';
+import { Abandoned } from '../../errors.js';
 
 // The contract lives in sent-store-contract.ts; importers keep importing it from here.
-export type { IntentRequest, PhoneRelease, RecordedIntents, SentStore, TextRecord, TextState } from './sent-store-contract.js';
+export type { IntentRequest, PhoneRelease, RecordedIntents, SentStore, StopSignal, TextRecord, TextState } from './sent-store-contract.js';
 
 interface IntentDoc {
   _id: string;
@@ -51,6 +52,10 @@ interface PhoneClaim {
 
 /** A takeover claim whose intent is still failed this long after: its taker died; the next may try. */
 const TAKEOVER_CLAIM_MS = 120_000;
+
+function stopIf(stop: StopSignal | undefined, where: string): void {
+  if (stop?.()) throw new Abandoned(where);
+}
 
 const fromSent = (s: SentDoc): TextRecord => ({ leadId: s._id, phone: s.phone, provider: s.provider, state: 'sent', intentAt: s.sentAt, providerMessageId: s.providerMessageId });
 
@@ -102,11 +107,12 @@ export async function openSentStore(db: Db): Promise<SentStore> {
   }
 
   return {
-    claimPhones: (claims, now, windowMs) =>
+    claimPhones: (claims, now, windowMs, stop) =>
       guarded('phone claim', async () => {
         const lost = new Map<string, string>();
         const taken = await insertAll(phones, claims.length, (i) => ({ _id: claims[i]!.phone, leadId: claims[i]!.leadId, at: now }));
         await each([...taken].map((i) => claims[i]!), async (claim) => {
+          stopIf(stop, 'while reading phone claims');
           const holder = await call('read', () => phones.findOne({ _id: claim.phone }));
           if (!holder) return; // just released
           if (holder.leadId === claim.leadId) return void lost.set(claim.phone, claim.leadId); // ours already: a redelivery
@@ -118,7 +124,7 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         return lost;
       }),
 
-    recordIntents: (requested, clock, recordedBefore) =>
+    recordIntents: (requested, clock, recordedBefore, stop) =>
       guarded('intent', async () => {
         const existing = new Map<string, TextRecord | 'taken'>();
         const takenOverAt = new Map<string, number>();
@@ -134,6 +140,7 @@ export async function openSentStore(db: Db): Promise<SentStore> {
         const readFirst = requested.filter((t) => recordedBefore?.has(t.leadId));
         const records = new Map<string, TextRecord>();
         await each(readFirst, async (t) => {
+          stopIf(stop, 'while reading texts tried before'); // nothing written yet by this call
           const record = await recordOf(t.leadId);
           if (record) records.set(t.leadId, record);
         });

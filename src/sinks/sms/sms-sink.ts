@@ -122,7 +122,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     if (abandoned()) throw new Abandoned('before any phone was claimed');
     const started = opts.now();
     let lookedUp = 0;
-    const held = await opts.sent.claimPhones(unique.map((c) => ({ phone: c.to, leadId: c.lead.leadId })), now, opts.dedupWindowMs);
+    const held = await opts.sent.claimPhones(unique.map((c) => ({ phone: c.to, leadId: c.lead.leadId })), now, opts.dedupWindowMs, abandoned);
     // A phone this lead had claimed before: a redelivery (another owner crashed or lost the
     // partition mid-job), whose intent is likely recorded already.
     const redelivery = new Set(unique.filter((c) => held.get(c.to) === c.lead.leadId).map((c) => c.lead.leadId));
@@ -146,7 +146,7 @@ export function createSmsSink(opts: SmsSinkOptions): Sink {
     async function recordAndSend(group: Candidate[]): Promise<{ results: Sent[]; error?: unknown }> {
       let recorded: Awaited<ReturnType<SentStore['recordIntents']>>;
       try {
-        recorded = await opts.sent.recordIntents(group.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider })), opts.now, redelivery);
+        recorded = await opts.sent.recordIntents(group.map((c) => ({ leadId: c.lead.leadId, phone: c.to, provider: opts.provider })), opts.now, redelivery, abandoned);
       } catch (error) {
         return { results: [], error };
       }
