@@ -14,7 +14,7 @@ import { combineEncoders, createCodec, createLeadCodec } from './kafka/codec.js'
 import type { RunningStage } from './kafka/running-stage.js';
 import { startLagMonitor } from './kafka/lag-monitor.js';
 import { removePredecessors } from './kafka/predecessor.js';
-import { untilBrokerAnswers } from './kafka/broker-away.js';
+import { START_BROKER_WAIT_MS, untilBrokerAnswers } from './kafka/broker-away.js';
 import { messageOf } from './errors.js';
 import { createResources, step } from './resources.js';
 import type { OptOutRecord } from './sinks/sms/optouts.js';
@@ -23,12 +23,6 @@ import type { StageDeps } from './stages/context.js';
 import { metrics, metricsText } from './metrics.js';
 import { STAGE_RESOURCES, STAGE_STARTERS } from './stages/registry.js';
 import { buildTopology, leadTopics, ROLES, stagesForRole, type Role, type StageKind, type StageSpec } from './topology.js';
-
-/**
- * How long start-up waits for a broker that is away before its one-line error: within the 60 s
- * that each start-up step gets (src/resources.ts), with room for KafkaJS's own ~11 s of retries.
- */
-const BROKER_WAIT_MS = 30_000;
 
 export interface RunningRoles {
   /** Where ingest listens, when it runs here. */
@@ -74,14 +68,14 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   let toldWaiting = false;
   const kafkaUp = <T>(fn: () => Promise<T>) =>
     untilBrokerAnswers(fn, {
-      waitMs: BROKER_WAIT_MS,
+      waitMs: START_BROKER_WAIT_MS,
       onWait: (err) => {
-        if (!toldWaiting) log.warn({ err: messageOf(err), waitS: BROKER_WAIT_MS / 1000 }, `Kafka at ${env.KAFKA_BROKERS} not answering; waiting for it`);
+        if (!toldWaiting) log.warn({ err: messageOf(err), waitS: START_BROKER_WAIT_MS / 1000 }, `Kafka at ${env.KAFKA_BROKERS} not answering; waiting for it`);
         toldWaiting = true;
       },
     });
   const predecessorsGone = env.LEAD_ROUTER_INSTANCE
-    ? removePredecessors(kafka, specs.flatMap((s) => (s.group ? [s.group] : [])), kafkaClientId(env, clientSuffix), log, { brokerWaitMs: BROKER_WAIT_MS })
+    ? removePredecessors(kafka, specs.flatMap((s) => (s.group ? [s.group] : [])), kafkaClientId(env, clientSuffix), log, { brokerWaitMs: START_BROKER_WAIT_MS })
     : Promise.resolve([]);
   const [, [leadCodec, eventsCodec, optOutCodec, replyCodec]] = await Promise.all([
     step(`Kafka at ${env.KAFKA_BROKERS}`, () => kafkaUp(() => withAdmin(kafka, (admin) => ensureTopics(admin, topology.allTopics)))),

@@ -10,6 +10,12 @@
  */
 import { retryBriefly } from './backoff.js';
 
+/**
+ * How long start-up waits for a broker that is away before its one-line error: within the 60 s
+ * each start-up step gets (src/resources.ts), with room for KafkaJS's own ~11 s of retries.
+ */
+export const START_BROKER_WAIT_MS = 30_000;
+
 const AWAY_NAMES = new Set([
   'KafkaJSConnectionError',
   'KafkaJSConnectionClosedError',

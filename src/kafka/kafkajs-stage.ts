@@ -26,7 +26,7 @@ import { createCommitCoalescer } from './commit-coalescer.js';
 import { retireCrashedMember } from './predecessor.js';
 import { createGroupMembership } from './group-membership.js';
 import { createStageConsumer, rebalanceTimeoutMs } from './kafkajs-consumer.js';
-import { isBrokerAway, untilBrokerAnswers } from './broker-away.js';
+import { isBrokerAway, START_BROKER_WAIT_MS, untilBrokerAnswers } from './broker-away.js';
 import { createRevival } from './consumer-revival.js';
 import type { KafkaStageOptions } from './kafkajs-stage-options.js';
 import type { RunningStage } from './running-stage.js';
@@ -259,7 +259,7 @@ export async function runKafkaStage<T>(opts: KafkaStageOptions<T>): Promise<Runn
   watchdog.unref();
 
   const runOptions = { autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently, eachBatch };
-  await untilBrokerAnswers(() => consumer.connect(), { waitMs: opts.brokerWaitMs ?? 30_000, onWait: (err) => log.warn({ err: messageOf(err) }, 'Kafka not answering; waiting for it') });
+  await untilBrokerAnswers(() => consumer.connect(), { waitMs: opts.brokerWaitMs ?? START_BROKER_WAIT_MS, onWait: (err) => log.warn({ err: messageOf(err) }, 'Kafka not answering; waiting for it') });
   await consumer.subscribe({ topics: opts.topics, fromBeginning: true });
   await consumer.run(runOptions);
   log.info({ group: opts.groupId, topics: opts.topics }, 'stage running');
