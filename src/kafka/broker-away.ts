@@ -26,15 +26,19 @@ const AWAY_NAMES = new Set([
 ]);
 const AWAY_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE']);
 
-export function isBrokerAway(err: unknown): boolean {
+/** True when the error or one of its causes (KafkaJS wraps them) passes `test`. */
+export function inCauseChain(err: unknown, test: (e: { name?: unknown; code?: unknown }) => boolean): boolean {
   let e = err as { name?: unknown; code?: unknown; cause?: unknown } | null | undefined;
   for (let depth = 0; e && typeof e === 'object' && depth < 6; depth++) {
-    if (typeof e.name === 'string' && AWAY_NAMES.has(e.name)) return true;
-    if (typeof e.code === 'string' && AWAY_CODES.has(e.code)) return true;
+    if (test(e)) return true;
     if (e.cause === e) break;
     e = e.cause as typeof e;
   }
   return false;
+}
+
+export function isBrokerAway(err: unknown): boolean {
+  return inCauseChain(err, (e) => (typeof e.name === 'string' && AWAY_NAMES.has(e.name)) || (typeof e.code === 'string' && AWAY_CODES.has(e.code)));
 }
 
 /**

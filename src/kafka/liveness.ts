@@ -15,6 +15,8 @@
  * for ever; only a new join looks the coordinator up again. A three-broker chaos run had SMS
  * stand still 2 minutes this way (44 refused commits) until the general rule fired.
  */
+import { inCauseChain } from './broker-away.js';
+
 export interface LivenessOptions {
   now(): number;
   /** Quiet this long is reported as stalled (readiness). */
@@ -40,9 +42,8 @@ export function isWrongCoordinator(err: unknown): boolean {
  * Only a new join looks the coordinator up again.
  */
 export function isCoordinatorUnreachable(err: unknown): boolean {
-  const names = ['KafkaJSBrokerNotFound', 'KafkaJSConnectionError', 'KafkaJSConnectionClosedError'];
-  const e = err as { name?: string; cause?: { name?: string } } | null;
-  return names.includes(e?.name ?? '') || names.includes(e?.cause?.name ?? '');
+  const names: unknown[] = ['KafkaJSBrokerNotFound', 'KafkaJSConnectionError', 'KafkaJSConnectionClosedError'];
+  return inCauseChain(err, (e) => names.includes(e.name));
 }
 
 export function createLiveness(opts: LivenessOptions) {
