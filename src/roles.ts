@@ -9,7 +9,7 @@ import { startAdminServer, type AdminServer, type ReadinessReport } from './admi
 import { createClock } from './clock.js';
 import type { Config } from './config.js';
 import type { HistoryEventRecord } from './history/events.js';
-import { createDurableProducer, createKafka, ensureTopics, kafkaClientId, readProduceLimits, roleClientSuffix, withAdmin, type Admin } from './kafka/client.js';
+import { createDurableProducer, createKafka, ensureTopics, kafkaClientId, readProduceLimits, roleClientSuffix, type Admin } from './kafka/client.js';
 import { combineEncoders, createCodec, createLeadCodec } from './kafka/codec.js';
 import type { RunningStage } from './kafka/running-stage.js';
 import { startLagMonitor } from './kafka/lag-monitor.js';
@@ -56,8 +56,6 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   const kafka = createKafka(env, log, clientSuffix);
   const now = createClock(env);
 
-  // Topics and schemas at once: neither needs the other, and a restarted role's start-up is time
-  // its partitions wait (a rebalance is held until it joins).
   log.info({ brokers: env.KAFKA_BROKERS, registry: env.SCHEMA_REGISTRY_URL }, 'starting: creating missing topics, registering schemas');
   const registry = env.SCHEMA_REGISTRY_URL;
   const specs = roles.flatMap((role) => stagesForRole(topology, role));
@@ -77,8 +75,19 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
   const predecessorsGone = env.LEAD_ROUTER_INSTANCE
     ? removePredecessors(kafka, specs.flatMap((s) => (s.group ? [s.group] : [])), kafkaClientId(env, clientSuffix), log, { brokerWaitMs: START_BROKER_WAIT_MS })
     : Promise.resolve([]);
-  const [, [leadCodec, eventsCodec, optOutCodec, replyCodec]] = await Promise.all([
-    step(`Kafka at ${env.KAFKA_BROKERS}`, () => kafkaUp(() => withAdmin(kafka, (admin) => ensureTopics(admin, topology.allTopics)))),
+  // Kafka's side (topics, then their produce limits, then the producer) and the registry's side
+  // run alongside each other and the predecessor's removal: under load each step takes seconds,
+  // and one after the other they were time a restarted role's partitions waited.
+  const admin: Admin = kafka.admin();
+  const kafkaSide = (async () => {
+    await step(`Kafka at ${env.KAFKA_BROKERS}`, () => kafkaUp(() => admin.connect()));
+    await step(`Kafka at ${env.KAFKA_BROKERS}`, () => kafkaUp(() => ensureTopics(admin, topology.allTopics)));
+    const limits = await step('reading the broker\'s produce limits', () => kafkaUp(() => readProduceLimits(admin, topology.allTopics.map((t) => t.name), env.PRODUCE_MAX_RECORDS)));
+    const producer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => kafkaUp(() => createDurableProducer(kafka, limits, log, env.PRODUCER_LANES)));
+    return { limits, producer };
+  })();
+  const [{ limits, producer }, [leadCodec, eventsCodec, optOutCodec, replyCodec]] = await Promise.all([
+    kafkaSide,
     step('schema registry', () =>
       Promise.all([
         createLeadCodec(registry, leadTopics(topology)),
@@ -89,10 +98,6 @@ export async function startRoles(roles: Role[], config: Config, log: Logger, opt
     ),
   ]);
   const encoder = combineEncoders(leadCodec, eventsCodec, optOutCodec, replyCodec);
-  const admin: Admin = kafka.admin();
-  await step(`Kafka at ${env.KAFKA_BROKERS}`, () => kafkaUp(() => admin.connect()));
-  const limits = await step('reading the broker\'s produce limits', () => kafkaUp(() => readProduceLimits(admin, topology.allTopics.map((t) => t.name), env.PRODUCE_MAX_RECORDS)));
-  const producer = await step(`Kafka producer at ${env.KAFKA_BROKERS}`, () => kafkaUp(() => createDurableProducer(kafka, limits, log, env.PRODUCER_LANES)));
   const deps: StageDeps = { config, topology, kafka, producer, encoder, leadCodec, limits, log, now, onCrash: opts.onCrash };
   const resources = createResources({ config, topology, kafka, log, now, eventsCodec, optOutCodec });
   // Opened now, alongside the predecessor's removal; a failure is reported by the stage's own

@@ -77,9 +77,8 @@ export async function readProduceLimits(admin: Admin, topics: string[], maxRecor
   return { maxBatchBytes: (topic) => byTopic.get(topic) ?? fallback, maxRecords };
 }
 
-/** Creates missing topics (existing ones are left alone); partitions are never shrunk. */
 /**
- * Creates the topics that are missing, safely with any number of processes doing the same. A
+ * Creates the topics that are missing (existing ones are left alone, partitions never shrunk), safely with any number of processes doing the same. A
  * topic another process has just created is listed before its partitions have leaders, and
  * metadata requests answer "This server does not host this topic-partition" for a moment: a
  * chaos-run process exited at start on that. Such retriable answers are waited out (30 s at most).
