@@ -78,10 +78,11 @@ export async function readProduceLimits(admin: Admin, topics: string[], maxRecor
 }
 
 /**
- * Creates the topics that are missing (existing ones are left alone, partitions never shrunk), safely with any number of processes doing the same. A
- * topic another process has just created is listed before its partitions have leaders, and
- * metadata requests answer "This server does not host this topic-partition" for a moment: a
- * chaos-run process exited at start on that. Such retriable answers are waited out (30 s at most).
+ * Creates the topics that are missing (existing ones are left alone, partitions never shrunk),
+ * safely with any number of processes doing the same. A topic another process has just created
+ * is listed before its partitions have leaders, and metadata requests answer "This server does
+ * not host this topic-partition" for a moment: a chaos-run process exited at start on that.
+ * Such retriable answers are waited out (30 s at most).
  */
 export async function ensureTopics(admin: Admin, topics: TopicSpec[], opts: { waitMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<string[]> {
   return retryBriefly(() => createMissing(admin, topics), opts);
